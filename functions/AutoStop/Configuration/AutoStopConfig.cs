@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace AutoStop.Configuration;
+
+/// <summary>What to do with an idle instance.</summary>
+public enum StopAction { Stop, Hibernate }
+
+/// <summary>
+/// The controller's settings, read once per process from AUTOSTOP_* environment variables
+/// (the same names in Lambda and the CLI). AWS endpoints, region and credentials are not here:
+/// they come from the standard AWS SDK chain.
+/// </summary>
+public sealed partial record AutoStopConfig
+{
+    public string TagKey { get; init; } = "AutoStop";
+    public int IdleMinutes { get; init; } = 15;
+    public StopAction Action { get; init; } = StopAction.Stop;
+    public bool DryRun { get; init; }
+    public string ProbeDocument { get; init; } = "AutoStop-SessionProbe";
+    public int ProbeTimeoutSeconds { get; init; } = 30;
+    /// <summary>First wait before polling probe results; doubles each round up to 5 s.</summary>
+    public int ProbePollMilliseconds { get; init; } = 1000;
+    public string MetricNamespace { get; init; } = "AutoStop";
+    public bool InstanceMetrics { get; init; } = true;
+    /// <summary>The schedule period, used to turn "instances still stopped" into instance-hours saved.</summary>
+    public int ScheduleMinutes { get; init; } = 5;
+    public int? IgnoreIdleTerminalsAfterMinutes { get; init; }
+    public double? BusyLoadPerCpu { get; init; }
+    public bool CountMultiplexers { get; init; }
+
+    /// <summary>Tag keys this controller owns are "TagKey:Name".</summary>
+    public string TagPrefix => TagKey + ":";
+
+    public static readonly IReadOnlyList<ConfigVariable> Variables =
+    [
+        new("AUTOSTOP_TAG_KEY", "AutoStop", "Opt-in tag key; an instance opts in with value true (any case). Settings tags are KEY:Name."),
+        new("AUTOSTOP_IDLE_MINUTES", "15", "Minutes idle before an instance is stopped (5 to 10080)."),
+        new("AUTOSTOP_ACTION", "stop", "stop or hibernate."),
+        new("AUTOSTOP_DRY_RUN", "false", "true: decide and log (would-stop) but never stop."),
+        new("AUTOSTOP_PROBE_DOCUMENT", "AutoStop-SessionProbe", "Name of the SSM Command document that runs the probe."),
+        new("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "30", "How long a tick waits for probe results (5 to 600)."),
+        new("AUTOSTOP_PROBE_POLL_MILLISECONDS", "1000", "First wait before polling probe results; doubles up to 5 s (10 to 10000)."),
+        new("AUTOSTOP_METRIC_NAMESPACE", "AutoStop", "CloudWatch namespace of the EMF metrics."),
+        new("AUTOSTOP_INSTANCE_METRICS", "true", "true: publish a Sessions metric per instance (a paid custom metric each)."),
+        new("AUTOSTOP_SCHEDULE_MINUTES", "5", "The schedule period in minutes (1 to 1440), for InstanceHoursSaved."),
+        new("AUTOSTOP_IGNORE_IDLE_TERMINALS_AFTER", "off", "Minutes (1 to 10080) after which an idle terminal stops counting as a session, or off."),
+        new("AUTOSTOP_BUSY_LOAD_PER_CPU", "off", "Load average per CPU (0.01 to 64) at or above which an instance counts as busy, or off."),
+        new("AUTOSTOP_COUNT_MULTIPLEXERS", "false", "true: live tmux/screen sessions count as sessions."),
+    ];
+
+    /// <summary>Reads and validates every variable; all problems are reported together.</summary>
+    public static AutoStopConfig FromEnvironment(Func<string, string?> getVariable)
+    {
+        var errors = new List<string>();
+        string? Raw(string name)
+        {
+            var value = getVariable(name);
+            return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        var config = new AutoStopConfig();
+        var tagKey = Raw("AUTOSTOP_TAG_KEY");
+        if (tagKey is not null)
+        {
+            if (!SettingValues.IsValidTagKey(tagKey))
+                errors.Add($"AUTOSTOP_TAG_KEY='{tagKey}' is not allowed: use 1 to 100 letters, digits, spaces or + - = . _ / @, not starting with 'aws:' and without ':'.");
+            else config = config with { TagKey = tagKey };
+        }
+
+        config = config with
+        {
+            IdleMinutes = ReadInt("AUTOSTOP_IDLE_MINUTES", Raw("AUTOSTOP_IDLE_MINUTES"), 5, 10080, config.IdleMinutes, errors),
+            ProbeTimeoutSeconds = ReadInt("AUTOSTOP_PROBE_TIMEOUT_SECONDS", Raw("AUTOSTOP_PROBE_TIMEOUT_SECONDS"), 5, 600, config.ProbeTimeoutSeconds, errors),
+            ProbePollMilliseconds = ReadInt("AUTOSTOP_PROBE_POLL_MILLISECONDS", Raw("AUTOSTOP_PROBE_POLL_MILLISECONDS"), 10, 10000, config.ProbePollMilliseconds, errors),
+            ScheduleMinutes = ReadInt("AUTOSTOP_SCHEDULE_MINUTES", Raw("AUTOSTOP_SCHEDULE_MINUTES"), 1, 1440, config.ScheduleMinutes, errors),
+            DryRun = ReadBool("AUTOSTOP_DRY_RUN", Raw("AUTOSTOP_DRY_RUN"), config.DryRun, errors),
+            InstanceMetrics = ReadBool("AUTOSTOP_INSTANCE_METRICS", Raw("AUTOSTOP_INSTANCE_METRICS"), config.InstanceMetrics, errors),
+            CountMultiplexers = ReadBool("AUTOSTOP_COUNT_MULTIPLEXERS", Raw("AUTOSTOP_COUNT_MULTIPLEXERS"), config.CountMultiplexers, errors),
+        };
+
+        var action = Raw("AUTOSTOP_ACTION");
+        if (action is not null)
+        {
+            if (SettingValues.TryParseAction(action, out var parsed)) config = config with { Action = parsed };
+            else errors.Add($"AUTOSTOP_ACTION='{action}' is not allowed: use stop or hibernate.");
+        }
+
+        var document = Raw("AUTOSTOP_PROBE_DOCUMENT");
+        if (document is not null)
+        {
+            if (DocumentName().IsMatch(document)) config = config with { ProbeDocument = document };
+            else errors.Add($"AUTOSTOP_PROBE_DOCUMENT='{document}' is not an SSM document name: use 3 to 128 letters, digits, _ - . (or a document ARN).");
+        }
+
+        var ns = Raw("AUTOSTOP_METRIC_NAMESPACE");
+        if (ns is not null)
+        {
+            if (MetricNamespacePattern().IsMatch(ns) && !ns.StartsWith("AWS/", StringComparison.Ordinal)) config = config with { MetricNamespace = ns };
+            else errors.Add($"AUTOSTOP_METRIC_NAMESPACE='{ns}' is not allowed: use 1 to 255 letters, digits, spaces or . - _ / # : , not starting with AWS/.");
+        }
+
+        var ignore = Raw("AUTOSTOP_IGNORE_IDLE_TERMINALS_AFTER");
+        if (ignore is not null)
+        {
+            if (SettingValues.TryParseOptionalMinutes(ignore, out var minutes)) config = config with { IgnoreIdleTerminalsAfterMinutes = minutes };
+            else errors.Add($"AUTOSTOP_IGNORE_IDLE_TERMINALS_AFTER='{ignore}' is not allowed: use whole minutes from 1 to 10080, or off.");
+        }
+
+        var load = Raw("AUTOSTOP_BUSY_LOAD_PER_CPU");
+        if (load is not null)
+        {
+            if (SettingValues.TryParseOptionalLoad(load, out var perCpu)) config = config with { BusyLoadPerCpu = perCpu };
+            else errors.Add($"AUTOSTOP_BUSY_LOAD_PER_CPU='{load}' is not allowed: use a number from 0.01 to 64, or off.");
+        }
+
+        if (errors.Count > 0) throw new ConfigException(errors);
+        return config;
+    }
+
+    private static int ReadInt(string name, string? raw, int min, int max, int fallback, List<string> errors)
+    {
+        if (raw is null) return fallback;
+        if (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max) return value;
+        errors.Add($"{name}='{raw}' is not allowed: use a whole number from {min} to {max}.");
+        return fallback;
+    }
+
+    private static bool ReadBool(string name, string? raw, bool fallback, List<string> errors)
+    {
+        if (raw is null) return fallback;
+        if (SettingValues.TryParseBool(raw, out var value)) return value;
+        errors.Add($"{name}='{raw}' is not allowed: use true or false.");
+        return fallback;
+    }
+
+    [GeneratedRegex(@"^([a-zA-Z0-9_\-.]{3,128}|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[a-zA-Z0-9_\-.]{3,128})$")]
+    private static partial Regex DocumentName();
+
+    [GeneratedRegex(@"^[a-zA-Z0-9 .\-_/#:]{1,255}$")]
+    private static partial Regex MetricNamespacePattern();
+}
+
+/// <summary>One documented configuration variable (for --help and the README).</summary>
+public sealed record ConfigVariable(string Name, string Default, string Meaning);
+
+/// <summary>Configuration that cannot be used; nothing is done when this is thrown.</summary>
+public sealed class ConfigException(IReadOnlyList<string> problems)
+    : Exception("Invalid configuration: " + string.Join(" ", problems))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

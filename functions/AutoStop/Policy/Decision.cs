@@ -1,0 +1,45 @@
+namespace AutoStop.Policy;
+
+/// <summary>keep: observed and left running. stop/hibernate: act. would-stop: dry run. skip: not decided, never stopped.</summary>
+public enum DecisionAction { Keep, Stop, Hibernate, WouldStop, Skip }
+
+public static class DecisionActionNames
+{
+    public static string ToLogName(this DecisionAction action) => action switch
+    {
+        DecisionAction.Keep => "keep",
+        DecisionAction.Stop => "stop",
+        DecisionAction.Hibernate => "hibernate",
+        DecisionAction.WouldStop => "would-stop",
+        DecisionAction.Skip => "skip",
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
+}
+
+/// <summary>
+/// The idle state AutoStop keeps on the instance as tags. Only transitions are written,
+/// so a steady fleet costs no tag calls.
+/// </summary>
+/// <param name="SetIdleSince">Write KEY:IdleSince with this time (the instance just became idle).</param>
+/// <param name="ClearIdleSince">Remove KEY:IdleSince (the instance is in use again, or was restarted).</param>
+/// <param name="ClearStoppedAt">Remove KEY:StoppedAt (an instance AutoStop stopped is running again).</param>
+public sealed record IdleStateChange(DateTimeOffset? SetIdleSince = null, bool ClearIdleSince = false, bool ClearStoppedAt = false)
+{
+    public static readonly IdleStateChange None = new();
+    public bool IsNone => SetIdleSince is null && !ClearIdleSince && !ClearStoppedAt;
+}
+
+/// <summary>The policy's answer for one instance: what to do, why (a code and a sentence), and the idle state to store.</summary>
+public sealed record Decision(
+    DecisionAction Action,
+    string Reason,
+    string Message,
+    long? IdleSeconds,
+    long ThresholdSeconds,
+    IdleStateChange StateChange)
+{
+    public bool StopsInstance => Action is DecisionAction.Stop or DecisionAction.Hibernate;
+
+    public static Decision Skip(string reason, string message, long thresholdSeconds, IdleStateChange? change = null) =>
+        new(DecisionAction.Skip, reason, message, null, thresholdSeconds, change ?? IdleStateChange.None);
+}

@@ -1,0 +1,78 @@
+using AutoStop.Probing;
+using AutoStop.TestSupport;
+
+namespace AutoStop.Tests;
+
+/// <summary>The controller's probe parser and agent/schema.json accept and refuse the same documents.</summary>
+public class ParserSchemaTests
+{
+    private static readonly JsonSchemaLite Schema = JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json"));
+
+    internal const string Valid =
+        """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[]}""";
+
+    [Fact]
+    public void ValidSampleParsesAndMatchesSchema()
+    {
+        Assert.Empty(Schema.Validate(Valid));
+        var report = ProbeOutputParser.TryParse(Valid + "\n", out var error);
+        Assert.NotNull(report);
+        Assert.Equal("", error);
+        Assert.Equal(2, report.SshSessions);
+        Assert.Equal(["alice", "root"], report.Users);
+        Assert.Equal(120, report.LastLoginAgeSeconds);
+        Assert.Null(report.KeepAliveSeconds);
+        Assert.Equal(3, report.PreauthConnections);
+    }
+
+    [Fact]
+    public void ParserKnowsExactlyTheSchemaFields()
+    {
+        var schemaFields = Schema.Schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToArray();
+        var required = Schema.Schema.GetProperty("required").EnumerateArray().Select(p => p.GetString()!).Order().ToArray();
+        Assert.Equal(schemaFields, ProbeOutputParser.KnownFields.Order().ToArray());
+        Assert.Equal(schemaFields, required);
+    }
+
+    public static TheoryData<string, string> Mutations() => new()
+    {
+        { "empty", "" },
+        { "extra text before", "hello " + Valid },
+        { "two lines", Valid + "\n" + Valid },
+        { "not json", "{\"v\":1," },
+        { "array", "[1,2]" },
+        { "wrong version", Valid.Replace("\"v\":1", "\"v\":2") },
+        { "string count", Valid.Replace("\"sshSessions\":2", "\"sshSessions\":\"2\"") },
+        { "negative count", Valid.Replace("\"sshSessions\":2", "\"sshSessions\":-1") },
+        { "fractional count", Valid.Replace("\"sshSessions\":2", "\"sshSessions\":2.5") },
+        { "null count", Valid.Replace("\"ssmSessions\":0", "\"ssmSessions\":null") },
+        { "missing field", Valid.Replace("\"ssmSessions\":0,", "") },
+        { "extra field", Valid.Replace("\"v\":1,", "\"v\":1,\"x\":1,") },
+        { "users not strings", Valid.Replace("[\"alice\",\"root\"]", "[1]") },
+        { "zero cpus", Valid.Replace("\"cpuCount\":2", "\"cpuCount\":0") },
+        { "load as string", Valid.Replace("\"load1\":0.25", "\"load1\":\"0.25\"") },
+        { "too many users", Valid.Replace("[\"alice\",\"root\"]", "[" + string.Join(",", Enumerable.Range(0, 17).Select(i => $"\"u{i}\"")) + "]") },
+        { "truncated", Valid[..(Valid.Length / 2)] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mutations))]
+    public void InvalidOutputIsRefusedWithAReason(string what, string output)
+    {
+        var report = ProbeOutputParser.TryParse(output, out var error);
+        Assert.Null(report);
+        Assert.False(string.IsNullOrWhiteSpace(error), what);
+        // Where the text is one JSON document, the schema must refuse it too: parser and schema agree.
+        if (!string.IsNullOrEmpty(output) && !output.Contains('\n') && output.StartsWith('{') && what != "truncated" && what != "not json")
+            Assert.NotEmpty(Schema.Validate(output));
+    }
+
+    [Fact]
+    public void OutputAtSsmLimitIsTreatedAsTruncated()
+    {
+        var padded = Valid.Replace("\"errors\":[]", "\"errors\":[\"" + new string('x', 150) + "\"]");
+        var huge = padded + new string(' ', ProbeOutputParser.SsmOutputLimit);
+        Assert.Null(ProbeOutputParser.TryParse(huge, out var error));
+        Assert.Contains("truncated", error);
+    }
+}
