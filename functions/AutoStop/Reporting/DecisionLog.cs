@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text.Json;
+using AutoStop.Aws;
+using AutoStop.Configuration;
+using AutoStop.Policy;
+using AutoStop.Probing;
+
+namespace AutoStop.Reporting;
+
+/// <summary>
+/// The decision log: one "decision" line per instance, one "tick" line per tick, "error" lines for AWS failures.
+/// Field names are a contract (README, saved Logs Insights queries); add fields, never rename them.
+/// </summary>
+public sealed class DecisionLog(JsonLineSink sink)
+{
+    public void Decision(DateTimeOffset time, DecisionRecord record)
+    {
+        var (instance, decision, probe, dryRun, fallback, actionError, written, removed) = record;
+        var report = probe?.Report;
+        var message = decision.Message;
+        if (report is { PreauthConnections: > 0 } r)
+            message += $" {r.PreauthConnections} unauthenticated SSH connection(s) open (never counted as use): port 22 may be reachable from the internet.";
+        sink.Write(w =>
+        {
+            w.WriteString("event", "decision");
+            w.WriteString("time", SettingValues.FormatTime(time));
+            w.WriteString("instanceId", instance.InstanceId);
+            WriteNullable(w, "name", instance.Name);
+            w.WriteString("action", decision.Action.ToLogName());
+            w.WriteString("reason", decision.Reason);
+            w.WriteString("message", message);
+            w.WriteStartObject("sessions");
+            if (report is null) { w.WriteNull("ssh"); w.WriteNull("ssm"); }
+            else { w.WriteNumber("ssh", report.SshSessions); w.WriteNumber("ssm", report.SsmSessions); }
+            w.WriteEndObject();
+            WriteNullable(w, "idleSeconds", decision.IdleSeconds);
+            w.WriteNumber("thresholdSeconds", decision.ThresholdSeconds);
+            w.WriteBoolean("dryRun", dryRun);
+            w.WriteString("state", instance.State);
+            if (probe is not null)
+            {
+                w.WriteString("probeStatus", ProbeStatusName(probe.Status));
+                WriteNullable(w, "commandId", probe.CommandId);
+                if (probe.Status != ProbeStatus.Ok) w.WriteString("probeDetail", probe.Detail);
+            }
+            if (report is not null)
+            {
+                w.WriteStartArray("users");
+                foreach (var user in report.Users) w.WriteStringValue(user);
+                w.WriteEndArray();
+                w.WriteNumber("sshNoTtySessions", report.SshNoTtySessions);
+                WriteNullable(w, "lastLoginAgeSeconds", report.LastLoginAgeSeconds);
+                WriteNullable(w, "minTtyIdleSeconds", report.MinTtyIdleSeconds);
+                WriteNullable(w, "keepAliveSeconds", report.KeepAliveSeconds);
+                w.WriteNumber("load1", report.Load1);
+                w.WriteNumber("cpuCount", report.CpuCount);
+                w.WriteNumber("multiplexerSessions", report.MultiplexerSessions);
+                w.WriteNumber("preauthConnections", report.PreauthConnections);
+                if (report.Errors.Count > 0)
+                {
+                    w.WriteStartArray("probeErrors");
+                    foreach (var error in report.Errors) w.WriteStringValue(error);
+                    w.WriteEndArray();
+                }
+            }
+            if (fallback is not null) w.WriteString("fallback", fallback);
+            if (actionError is not null)
+            {
+                w.WriteString("errorCode", actionError.Code);
+                WriteNullable(w, "requestId", actionError.RequestId);
+            }
+            WriteList(w, "tagsWritten", written);
+            WriteList(w, "tagsRemoved", removed);
+        });
+    }
+
+    public void Error(DateTimeOffset time, AwsFailure failure, string? instanceId = null, string? context = null) =>
+        sink.Write(w =>
+        {
+            w.WriteString("event", "error");
+            w.WriteString("time", SettingValues.FormatTime(time));
+            w.WriteString("operation", failure.Operation);
+            w.WriteString("errorCode", failure.Code);
+            WriteNullable(w, "requestId", failure.RequestId);
+            WriteNullable(w, "instanceId", instanceId);
+            w.WriteString("message", context is null ? failure.Message : $"{context}: {failure.Message}");
+        });
+
+    public void Tick(TickSummary summary) =>
+        sink.Write(w =>
+        {
+            w.WriteString("event", "tick");
+            w.WriteString("time", SettingValues.FormatTime(summary.Time));
+            w.WriteNumber("instances", summary.Instances);
+            w.WriteNumber("probed", summary.Probed);
+            w.WriteNumber("active", summary.Active);
+            w.WriteNumber("idle", summary.Idle);
+            w.WriteNumber("stopped", summary.Stopped);
+            w.WriteNumber("skipped", summary.Skipped);
+            w.WriteNumber("failed", summary.Failed);
+            w.WriteNumber("wouldStop", summary.WouldStop);
+            w.WriteNumber("probeFailures", summary.ProbeFailures);
+            w.WriteNumber("stillStoppedByAutoStop", summary.StillStoppedByAutoStop);
+            w.WriteNumber("instanceHoursSaved", summary.InstanceHoursSaved);
+            w.WriteNumber("preauthConnections", summary.PreauthConnections);
+            w.WriteBoolean("dryRun", summary.DryRun);
+            w.WriteBoolean("deadlineReached", summary.DeadlineReached);
+            w.WriteBoolean("completed", summary.Completed);
+            w.WriteNumber("durationMs", summary.DurationMs);
+            w.WriteStartObject("apiCalls");
+            foreach (var (operation, count) in summary.ApiCalls) w.WriteNumber(operation, count);
+            w.WriteEndObject();
+        });
+
+    internal static string ProbeStatusName(ProbeStatus status) => status switch
+    {
+        ProbeStatus.Ok => "ok",
+        ProbeStatus.NotManaged => "not-managed",
+        ProbeStatus.UnsupportedPlatform => "unsupported-platform",
+        ProbeStatus.Undeliverable => "undeliverable",
+        ProbeStatus.TimedOut => "timed-out",
+        ProbeStatus.Failed => "failed",
+        ProbeStatus.InvalidOutput => "invalid-output",
+        ProbeStatus.NotProbed => "not-probed",
+        _ => status.ToString(),
+    };
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null) w.WriteNull(name); else w.WriteString(name, value);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is null) w.WriteNull(name); else w.WriteNumber(name, value.Value);
+    }
+
+    private static void WriteList(Utf8JsonWriter w, string name, IReadOnlyList<string>? values)
+    {
+        if (values is not { Count: > 0 }) return;
+        w.WriteStartArray(name);
+        foreach (var value in values) w.WriteStringValue(value);
+        w.WriteEndArray();
+    }
+}
