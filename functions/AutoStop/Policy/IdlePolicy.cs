@@ -40,7 +40,8 @@ public static class IdlePolicy
 
         // Idle now. The idle period starts at the first idle tick, but never before a login seen since,
         // the current run's start, or the end of a snooze.
-        var idleChange = storedIdleSince is null ? baseChange with { SetIdleSince = now } : baseChange;
+        // Writing the tag replaces any stale value, so a set never goes with a clear.
+        var idleChange = storedIdleSince is null ? baseChange with { SetIdleSince = now, ClearIdleSince = false } : baseChange;
         var start = storedIdleSince ?? now;
         string startNote = storedIdleSince is null ? "first seen idle now" : $"idle since {SettingValues.FormatTime(start)}";
         if (report.LastLoginAgeSeconds is { } loginAge && now.AddSeconds(-loginAge) > start)

@@ -1,0 +1,174 @@
+using AutoStop.Configuration;
+using AutoStop.Inventory;
+using AutoStop.Policy;
+using AutoStop.Probing;
+using static AutoStop.Tests.Policy.Build;
+
+namespace AutoStop.Tests.Policy;
+
+/// <summary>Table-driven: every reason code and every never-stop rule, through InstanceScreen + IdlePolicy as the tick calls them.</summary>
+public class IdlePolicyTests
+{
+    public sealed record Case(string Name, InstanceRecord Instance, ProbeOutcome Probe, DecisionAction Action, string Reason,
+        bool DryRun = false, AutoStopConfig? Config = null, DateTimeOffset? At = null)
+    {
+        public override string ToString() => Name;
+    }
+
+    private static readonly ProbeOutcome Idle = Ok(Report());
+    private static string Ago(int minutes) => Time(Now.AddMinutes(-minutes));
+
+    public static TheoryData<Case> Cases() => new()
+    {
+        // stop / hibernate / would-stop
+        new Case("idle past threshold stops", Instance(tags: ("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("exactly at threshold stops", Instance(tags: ("AutoStop:IdleSince", Ago(15))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("hibernate action", Instance(tags: [("AutoStop:IdleSince", Ago(20)), ("AutoStop:Action", "hibernate")]), Idle, DecisionAction.Hibernate, ReasonCodes.IdleThresholdReached),
+        new Case("global hibernate", Instance(tags: ("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.Hibernate, ReasonCodes.IdleThresholdReached, Config: Config(("AUTOSTOP_ACTION", "hibernate"))),
+        new Case("dry run would stop", Instance(tags: ("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.WouldStop, ReasonCodes.DryRun, DryRun: true),
+        // keep: activity
+        new Case("ssh session", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(ssh: 1, users: "alice")), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("root notty session", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(ssh: 1, noTty: 1, users: "root")), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("session manager only", Instance(), Ok(Report(ssm: 1)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("keep-alive marker", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(keepAlive: 3600)), DecisionAction.Keep, ReasonCodes.KeepAlive),
+        new Case("busy load when enabled", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:BusyLoadPerCpu", "0.5")]), Ok(Report(load: 1.2, cpus: 2)), DecisionAction.Keep, ReasonCodes.BusyLoad),
+        new Case("load ignored when off", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(load: 8, cpus: 2)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("busy load global", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(load: 2, cpus: 2)), DecisionAction.Keep, ReasonCodes.BusyLoad, Config: Config(("AUTOSTOP_BUSY_LOAD_PER_CPU", "1"))),
+        new Case("multiplexers when enabled", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:CountMultiplexers", "true")]), Ok(Report(mux: 1)), DecisionAction.Keep, ReasonCodes.MultiplexerSessions),
+        new Case("multiplexers ignored by default", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(mux: 2)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("preauth is never activity", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(preauth: 40)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("forgotten terminal ignored after limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Report(ssh: 1, ttyIdle: 3 * 3600)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("fresh terminal still counts with limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Report(ssh: 1, ttyIdle: 60)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("notty connection defeats terminal limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Report(ssh: 2, noTty: 1, ttyIdle: 3 * 3600)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("idle terminal counts when limit off", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(ssh: 1, ttyIdle: 9 * 3600)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        // keep: idle but not yet
+        new Case("first idle tick", Instance(), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("idle below threshold", Instance(tags: ("AutoStop:IdleSince", Ago(10))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("tag threshold longer", Instance(tags: [("AutoStop:IdleSince", Ago(20)), ("AutoStop:IdleMinutes", "30")]), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("login between ticks restarts idle time", Instance(tags: ("AutoStop:IdleSince", Ago(30))), Ok(Report(loginAge: 4 * 60)), DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("old login does not matter", Instance(tags: ("AutoStop:IdleSince", Ago(30))), Ok(Report(loginAge: 3 * 3600)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("boot grace", Instance(launch: Now.AddMinutes(-5)), Idle, DecisionAction.Keep, ReasonCodes.BootGrace),
+        new Case("stale IdleSince before a restart by hand", Instance(launch: Now.AddMinutes(-20), tags: ("AutoStop:IdleSince", Ago(600))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("restarted after AutoStop stop resets idle", Instance(launch: Now.AddMinutes(-30), tags: [("AutoStop:IdleSince", Ago(600)), ("AutoStop:StoppedAt", Ago(500))]), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("snoozed", Instance(tags: [("AutoStop:IdleSince", Ago(120)), ("AutoStop:SnoozeUntil", Time(Now.AddHours(2)))]), Idle, DecisionAction.Keep, ReasonCodes.Snoozed),
+        new Case("snooze just ended counts from its end", Instance(tags: [("AutoStop:IdleSince", Ago(120)), ("AutoStop:SnoozeUntil", Ago(5))]), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        // skip: never stopped
+        new Case("not running", Instance(state: "stopping", tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Skip, ReasonCodes.NotRunning),
+        new Case("pending", Instance(state: "pending"), Idle, DecisionAction.Skip, ReasonCodes.NotRunning),
+        new Case("opt-in tag false", Instance(tags: [("AutoStop", "false"), ("AutoStop:IdleSince", Ago(60))]), Idle, DecisionAction.Skip, ReasonCodes.NotOptedIn),
+        new Case("opt-in tag missing", Instance(tags: [("AutoStop", null!), ("AutoStop:IdleSince", Ago(60))]), Idle, DecisionAction.Skip, ReasonCodes.NotOptedIn),
+        new Case("opt-in tag any case", Instance(tags: [("AutoStop", "TRUE"), ("AutoStop:IdleSince", Ago(60))]), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("auto scaling member", Instance(tags: [("aws:autoscaling:groupName", "web"), ("AutoStop:IdleSince", Ago(60))]), Idle, DecisionAction.Skip, ReasonCodes.AutoScalingGroup),
+        new Case("one-time spot", Instance(lifecycle: "spot", spotType: "one-time", tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Skip, ReasonCodes.SpotInstance),
+        new Case("spot of unknown type", Instance(lifecycle: "spot", tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Skip, ReasonCodes.SpotInstance),
+        new Case("persistent spot can stop", Instance(lifecycle: "spot", spotType: "persistent", tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("instance store root", Instance(root: "instance-store", tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Skip, ReasonCodes.InstanceStoreRoot),
+        new Case("bad IdleMinutes", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IdleMinutes", "2")]), Idle, DecisionAction.Skip, ReasonCodes.InvalidTag),
+        new Case("bad Action", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:Action", "terminate")]), Idle, DecisionAction.Skip, ReasonCodes.InvalidTag),
+        new Case("bad SnoozeUntil (no zone)", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:SnoozeUntil", "2026-11-23T18:00:00")]), Idle, DecisionAction.Skip, ReasonCodes.InvalidTag),
+        new Case("unknown setting tag", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IdleMinute", "30")]), Idle, DecisionAction.Skip, ReasonCodes.InvalidTag),
+        new Case("garbage IdleSince", Instance(tags: ("AutoStop:IdleSince", "yesterday")), Idle, DecisionAction.Skip, ReasonCodes.InvalidTag),
+        new Case("not ssm managed", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.NotManaged, "PingStatus ConnectionLost"), DecisionAction.Skip, ReasonCodes.NotSsmManaged),
+        new Case("windows", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.UnsupportedPlatform, "Windows"), DecisionAction.Skip, ReasonCodes.UnsupportedPlatform),
+        new Case("probe failed", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Failed, "exit 127"), DecisionAction.Skip, ReasonCodes.ProbeFailed),
+        new Case("probe not probed", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.NotProbed, "no result"), DecisionAction.Skip, ReasonCodes.ProbeFailed),
+        new Case("probe timed out", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.TimedOut, "30 s"), DecisionAction.Skip, ReasonCodes.ProbeTimedOut),
+        new Case("probe undeliverable", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Undeliverable, "Undeliverable"), DecisionAction.Skip, ReasonCodes.ProbeUndeliverable),
+        new Case("probe invalid output", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.InvalidOutput, "not JSON"), DecisionAction.Skip, ReasonCodes.ProbeInvalidOutput),
+        new Case("probe failure wins over dry run", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Failed, "x"), DecisionAction.Skip, ReasonCodes.ProbeFailed, DryRun: true),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void DecidesWithTheNamedReason(Case c)
+    {
+        var config = c.Config ?? Config();
+        var screen = InstanceScreen.Screen(c.Instance, config);
+        var decision = screen.Skip ?? IdlePolicy.Decide(new PolicyInput(c.Instance, screen.Settings!, c.Probe, c.At ?? Now, c.DryRun));
+        Assert.Equal(c.Reason, decision.Reason);
+        Assert.Equal(c.Action, decision.Action);
+        Assert.False(string.IsNullOrWhiteSpace(decision.Message));
+    }
+
+    [Fact]
+    public void EveryReasonCodeIsCoveredByATableRowOrTheTick()
+    {
+        var covered = ((IEnumerable<object[]>)Cases()).Select(row => ((Case)row[0]).Reason).ToHashSet();
+        // deadline and stop-failed are produced by the tick, not the policy: TickRunnerTests cover them.
+        covered.UnionWith([ReasonCodes.Deadline, ReasonCodes.StopFailed]);
+        Assert.Empty(ReasonCodes.All.Except(covered));
+    }
+
+    [Fact]
+    public void NothingThatCouldNotBeObservedIsEverStopped()
+    {
+        var statuses = Enum.GetValues<ProbeStatus>().Where(s => s != ProbeStatus.Ok);
+        foreach (var status in statuses)
+        foreach (var dry in new[] { false, true })
+        {
+            var instance = Instance(tags: ("AutoStop:IdleSince", Ago(24 * 60)));
+            var screen = InstanceScreen.Screen(instance, Config());
+            var decision = IdlePolicy.Decide(new PolicyInput(instance, screen.Settings!, ProbeOutcome.Failure(status, "x"), Now, dry));
+            Assert.Equal(DecisionAction.Skip, decision.Action);
+        }
+    }
+
+    [Fact]
+    public void IdleSinceIsWrittenOnlyOnTransitions()
+    {
+        var config = Config();
+        Decision Decide(InstanceRecord i, ProbeOutcome p) => IdlePolicy.Decide(new PolicyInput(i, InstanceScreen.Screen(i, config).Settings!, p, Now, false));
+
+        var becameIdle = Decide(Instance(), Idle);
+        Assert.Equal(Now, becameIdle.StateChange.SetIdleSince);
+        Assert.False(becameIdle.StateChange.ClearIdleSince);
+
+        var stillIdle = Decide(Instance(tags: ("AutoStop:IdleSince", Ago(5))), Idle);
+        Assert.True(stillIdle.StateChange.IsNone);
+
+        var activeAgain = Decide(Instance(tags: ("AutoStop:IdleSince", Ago(5))), Ok(Report(ssh: 1)));
+        Assert.True(activeAgain.StateChange.ClearIdleSince);
+
+        var stillActive = Decide(Instance(), Ok(Report(ssh: 1)));
+        Assert.True(stillActive.StateChange.IsNone);
+
+        var restarted = Decide(Instance(launch: Now.AddMinutes(-30), tags: [("AutoStop:IdleSince", Ago(600)), ("AutoStop:StoppedAt", Ago(500))]), Ok(Report(ssh: 1)));
+        Assert.True(restarted.StateChange.ClearStoppedAt);
+        Assert.True(restarted.StateChange.ClearIdleSince);
+
+        var restartedIdle = Decide(Instance(launch: Now.AddMinutes(-30), tags: [("AutoStop:IdleSince", Ago(600)), ("AutoStop:StoppedAt", Ago(500))]), Idle);
+        Assert.True(restartedIdle.StateChange.ClearStoppedAt);
+        Assert.Equal(Now, restartedIdle.StateChange.SetIdleSince);
+        Assert.False(restartedIdle.StateChange.ClearIdleSince);
+    }
+
+    [Fact]
+    public void IdleTimeCountsFromTheLoginWhenItIsMoreRecent()
+    {
+        var instance = Instance(tags: ("AutoStop:IdleSince", Ago(30)));
+        var decision = IdlePolicy.Decide(new PolicyInput(instance, InstanceScreen.Screen(instance, Config()).Settings!, Ok(Report(loginAge: 240)), Now, false));
+        Assert.Equal(240, decision.IdleSeconds);
+        Assert.Equal(15 * 60, decision.ThresholdSeconds);
+    }
+
+    [Fact]
+    public void InvalidTagMessageNamesTagValueAndWhatIsAllowed()
+    {
+        var instance = Instance(tags: ("AutoStop:IdleMinutes", "abc"));
+        var skip = InstanceScreen.Screen(instance, Config()).Skip!;
+        Assert.Contains("AutoStop:IdleMinutes", skip.Message);
+        Assert.Contains("'abc'", skip.Message);
+        Assert.Contains("5 to 10080", skip.Message);
+    }
+
+    [Fact]
+    public void ConfiguredTagKeyIsUsedForOptInAndSettings()
+    {
+        var config = Config(("AUTOSTOP_TAG_KEY", "IdleStop"));
+        var instance = Instance(tags: [("AutoStop", null!), ("IdleStop", "true"), ("IdleStop:IdleSince", Ago(60)), ("AutoStop:Whatever", "x")]);
+        var screen = InstanceScreen.Screen(instance, config);
+        Assert.Null(screen.Skip);
+        var decision = IdlePolicy.Decide(new PolicyInput(instance, screen.Settings!, Idle, Now, false));
+        Assert.Equal(DecisionAction.Stop, decision.Action);
+    }
+}

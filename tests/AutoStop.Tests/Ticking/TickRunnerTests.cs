@@ -1,0 +1,243 @@
+using System.Text.Json;
+using AutoStop.Aws;
+using AutoStop.Configuration;
+using AutoStop.Probing;
+using AutoStop.Reporting;
+using AutoStop.Ticking;
+using static AutoStop.Tests.Policy.Build;
+
+namespace AutoStop.Tests.Ticking;
+
+public class TickRunnerTests
+{
+    private readonly InMemoryAws _aws = new();
+    private readonly StringWriter _stdout = new();
+
+    private TickRunner Runner(AutoStopConfig? config = null)
+    {
+        config ??= Config();
+        var sink = new JsonLineSink(_stdout);
+        return new TickRunner(config, _aws.Ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);
+    }
+
+    private static TickRequest At(DateTimeOffset now, double deadlineSeconds = 60) => new(now, DateTimeOffset.UtcNow.AddSeconds(deadlineSeconds));
+
+    private List<JsonElement> Lines(string? eventName = null) =>
+        _stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .Where(e => eventName is null || e.GetProperty("event").GetString() == eventName).ToList();
+
+    private JsonElement DecisionFor(string id) => Lines("decision").Single(d => d.GetProperty("instanceId").GetString() == id);
+
+    private void AddIdle(string id, int idleMinutes = 60, params (string, string)[] tags) =>
+        _aws.Add(Instance(id, tags: [("AutoStop:IdleSince", Time(Now.AddMinutes(-idleMinutes))), .. tags]), Ok(Report()));
+
+    [Fact]
+    public async Task OneFailedStopDoesNotKeepTheOthersFromStoppingAndIsLogged()
+    {
+        AddIdle("i-01"); AddIdle("i-02"); AddIdle("i-03");
+        _aws.StopFailures["i-02"] = new AwsFailure("EC2:StopInstances", "OperationNotPermitted", "The instance has stop protection enabled", "req-123");
+
+        var outcome = await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.True(outcome.Completed);
+        Assert.Equal("stopped", _aws.Instances["i-01"].State);
+        Assert.Equal("running", _aws.Instances["i-02"].State);
+        Assert.Equal("stopped", _aws.Instances["i-03"].State);
+        Assert.Equal("stop", DecisionFor("i-01").GetProperty("action").GetString());
+        Assert.Equal("stop", DecisionFor("i-03").GetProperty("action").GetString());
+        var failed = DecisionFor("i-02");
+        Assert.Equal("skip", failed.GetProperty("action").GetString());
+        Assert.Equal("stop-failed", failed.GetProperty("reason").GetString());
+        Assert.Equal("OperationNotPermitted", failed.GetProperty("errorCode").GetString());
+        var error = Lines("error").Single();
+        Assert.Equal("i-02", error.GetProperty("instanceId").GetString());
+        Assert.Equal("req-123", error.GetProperty("requestId").GetString());
+        var tick = Lines("tick").Single();
+        Assert.Equal(2, tick.GetProperty("stopped").GetInt32());
+        Assert.Equal(1, tick.GetProperty("failed").GetInt32());
+        // StoppedAt is written only for the instances that really stopped.
+        var stoppedAt = _aws.SetTagCalls.Single(c => c.Key == "AutoStop:StoppedAt");
+        Assert.Equal(["i-01", "i-03"], stoppedAt.Ids.Order());
+    }
+
+    [Fact]
+    public async Task ATickPastItsDeadlineStopsNothingItHadNotDecided()
+    {
+        AddIdle("i-01"); AddIdle("i-02");
+        _aws.ProbeDelay = TimeSpan.FromMilliseconds(600);
+
+        await Runner().RunTickAsync(At(Now, deadlineSeconds: 0.2), CancellationToken.None);
+
+        Assert.Empty(_aws.StopCalls);
+        Assert.All(_aws.Instances.Values, i => Assert.Equal("running", i.State));
+        Assert.All(Lines("decision"), d =>
+        {
+            Assert.Equal("skip", d.GetProperty("action").GetString());
+            Assert.Equal("deadline", d.GetProperty("reason").GetString());
+        });
+        Assert.True(Lines("tick").Single().GetProperty("deadlineReached").GetBoolean());
+    }
+
+    [Fact]
+    public async Task IdleStateTagsAreWrittenOnlyOnTransitionsInOneCallPerChange()
+    {
+        for (var i = 1; i <= 30; i++) _aws.Add(Instance($"i-{i:00}"), Ok(Report()));
+        var runner = Runner();
+
+        await runner.RunTickAsync(At(Now), CancellationToken.None);
+        var first = Assert.Single(_aws.SetTagCalls);
+        Assert.Equal("AutoStop:IdleSince", first.Key);
+        Assert.Equal(30, first.Ids.Count);
+        Assert.Equal(Time(Now), first.Value);
+
+        await runner.RunTickAsync(At(Now.AddMinutes(5)), CancellationToken.None);
+        Assert.Single(_aws.SetTagCalls); // still idle: nothing written
+        Assert.Empty(_aws.RemoveTagCalls);
+
+        foreach (var id in new[] { "i-01", "i-02" }) _aws.Probes[id] = Ok(Report(ssh: 1));
+        await runner.RunTickAsync(At(Now.AddMinutes(10)), CancellationToken.None);
+        var cleared = Assert.Single(_aws.RemoveTagCalls);
+        Assert.Equal(["i-01", "i-02"], cleared.Ids.Order());
+        Assert.Equal(["AutoStop:IdleSince"], cleared.Keys);
+
+        await runner.RunTickAsync(At(Now.AddMinutes(15)), CancellationToken.None);
+        Assert.Equal(28, _aws.StopCalls.Single().Ids.Count); // the idle ones reach 15 minutes together, in one call
+        Assert.Equal(1, _aws.Calls.Count("EC2:StopInstances"));
+    }
+
+    [Fact]
+    public async Task DryRunStopsNothingButLogsWouldStopAndKeepsIdleState()
+    {
+        AddIdle("i-01");
+        _aws.Add(Instance("i-02"), Ok(Report()));
+
+        await Runner(Config(("AUTOSTOP_DRY_RUN", "true"))).RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Empty(_aws.StopCalls);
+        var d = DecisionFor("i-01");
+        Assert.Equal("would-stop", d.GetProperty("action").GetString());
+        Assert.Equal("dry-run", d.GetProperty("reason").GetString());
+        Assert.True(d.GetProperty("dryRun").GetBoolean());
+        Assert.Contains(_aws.SetTagCalls, c => c.Key == "AutoStop:IdleSince" && c.Ids.Contains("i-02"));
+        Assert.DoesNotContain(_aws.SetTagCalls, c => c.Key == "AutoStop:StoppedAt");
+        Assert.Equal(1, Lines("tick").Single().GetProperty("wouldStop").GetInt32());
+    }
+
+    [Fact]
+    public async Task HibernateFallsBackToStopWhereUnsupportedAndSaysSo()
+    {
+        AddIdle("i-01", tags: ("AutoStop:Action", "hibernate"));
+        AddIdle("i-02", tags: ("AutoStop:Action", "hibernate"));
+        _aws.NoHibernation.Add("i-02");
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Equal("hibernate", DecisionFor("i-01").GetProperty("action").GetString());
+        var fallback = DecisionFor("i-02");
+        Assert.Equal("stop", fallback.GetProperty("action").GetString());
+        Assert.Equal("hibernation-not-supported", fallback.GetProperty("fallback").GetString());
+        Assert.All(_aws.Instances.Values, i => Assert.Equal("stopped", i.State));
+    }
+
+    [Fact]
+    public async Task InstancesThatCouldNotBeObservedAreNeverStopped()
+    {
+        var statuses = Enum.GetValues<ProbeStatus>().Where(s => s != ProbeStatus.Ok).ToList();
+        for (var i = 0; i < statuses.Count; i++)
+            _aws.Add(Instance($"i-{i:00}", tags: ("AutoStop:IdleSince", Time(Now.AddDays(-3)))), ProbeOutcome.Failure(statuses[i], "scripted"));
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Empty(_aws.StopCalls);
+        Assert.Equal(statuses.Count, Lines("tick").Single().GetProperty("probeFailures").GetInt32());
+    }
+
+    [Fact]
+    public async Task DecisionTickAndMetricLinesFollowTheContract()
+    {
+        _aws.Add(Instance("i-01"), Ok(Report(ssh: 2, ssm: 1, preauth: 4, users: ["alice", "root"])));
+        AddIdle("i-02");
+        _aws.Add(Instance("i-03", state: "stopped", tags: ("AutoStop:StoppedAt", Time(Now.AddHours(-2)))));
+
+        var outcome = await Runner(Config(("AUTOSTOP_SCHEDULE_MINUTES", "5"))).RunTickAsync(At(Now), CancellationToken.None);
+
+        var d = DecisionFor("i-01");
+        foreach (var field in new[] { "event", "time", "instanceId", "name", "action", "reason", "message", "sessions", "idleSeconds", "thresholdSeconds", "dryRun", "probeStatus", "commandId", "users" })
+            Assert.True(d.TryGetProperty(field, out _), field);
+        Assert.Equal(2, d.GetProperty("sessions").GetProperty("ssh").GetInt32());
+        Assert.Equal(1, d.GetProperty("sessions").GetProperty("ssm").GetInt32());
+        Assert.Contains("unauthenticated", d.GetProperty("message").GetString());
+        Assert.Equal("2026-11-23T10:00:00Z", d.GetProperty("time").GetString());
+
+        var tick = Lines("tick").Single();
+        foreach (var field in new[] { "instances", "probed", "active", "idle", "stopped", "skipped", "failed", "durationMs", "apiCalls" })
+            Assert.True(tick.TryGetProperty(field, out _), field);
+        Assert.Equal(2, tick.GetProperty("instances").GetInt32());
+        Assert.Equal(1, tick.GetProperty("active").GetInt32());
+        Assert.Equal(1, tick.GetProperty("apiCalls").GetProperty("EC2:DescribeInstances").GetInt32());
+        Assert.Equal(JsonDocument.Parse(outcome.SummaryJson).RootElement.GetProperty("stopped").GetInt32(), tick.GetProperty("stopped").GetInt32());
+
+        var metrics = Lines("metrics");
+        var sessions = metrics.Where(m => m.TryGetProperty("InstanceId", out _)).ToList();
+        Assert.Equal(2, sessions.Count);
+        Assert.Equal(3, sessions.Single(m => m.GetProperty("InstanceId").GetString() == "i-01").GetProperty("Sessions").GetInt32());
+        var fleet = metrics.Single(m => !m.TryGetProperty("InstanceId", out _));
+        var directive = fleet.GetProperty("_aws").GetProperty("CloudWatchMetrics")[0];
+        Assert.Equal("AutoStop", directive.GetProperty("Namespace").GetString());
+        foreach (var metric in directive.GetProperty("Metrics").EnumerateArray())
+            Assert.True(fleet.TryGetProperty(metric.GetProperty("Name").GetString()!, out _)); // every declared metric has a value
+        Assert.Equal(5 / 60.0, fleet.GetProperty("InstanceHoursSaved").GetDouble(), 6);
+        Assert.Equal(4, fleet.GetProperty("UnauthenticatedSshConnections").GetInt32());
+        Assert.Equal(1, fleet.GetProperty("InstancesStopped").GetInt32());
+    }
+
+    [Fact]
+    public async Task InstanceMetricsCanBeTurnedOff()
+    {
+        AddIdle("i-01");
+        await Runner(Config(("AUTOSTOP_INSTANCE_METRICS", "false"))).RunTickAsync(At(Now), CancellationToken.None);
+        Assert.DoesNotContain(Lines("metrics"), m => m.TryGetProperty("InstanceId", out _));
+        Assert.Single(Lines("metrics"));
+    }
+
+    [Fact]
+    public async Task AnInventoryFailureDecidesNothingAndReportsIncomplete()
+    {
+        AddIdle("i-01");
+        _aws.InventoryFailure = new AwsFailure("EC2:DescribeInstances", "UnauthorizedOperation", "not allowed", "req-9");
+
+        var outcome = await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.False(outcome.Completed);
+        Assert.Empty(Lines("decision"));
+        Assert.Equal("UnauthorizedOperation", Lines("error").Single().GetProperty("errorCode").GetString());
+        Assert.Empty(_aws.StopCalls);
+    }
+
+    [Fact]
+    public async Task ABadInstanceIsSkippedAndTheOthersAreStillDecided()
+    {
+        AddIdle("i-01", tags: ("AutoStop:IdleMinutes", "often"));
+        AddIdle("i-02");
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Equal("invalid-tag", DecisionFor("i-01").GetProperty("reason").GetString());
+        Assert.Contains("often", DecisionFor("i-01").GetProperty("message").GetString());
+        Assert.Equal("stop", DecisionFor("i-02").GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task RestartedInstanceHasItsStoppedAtAndIdleSinceCleared()
+    {
+        _aws.Add(Instance("i-01", launch: Now.AddMinutes(-2), tags: [("AutoStop:StoppedAt", Time(Now.AddHours(-5))), ("AutoStop:IdleSince", Time(Now.AddHours(-6)))]), Ok(Report()));
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Contains(_aws.RemoveTagCalls, c => c.Keys.SequenceEqual(["AutoStop:StoppedAt"]));
+        Assert.Equal(Time(Now), _aws.Instances["i-01"].Tags["AutoStop:IdleSince"]); // the old idle period is replaced, not kept
+        Assert.Equal("boot-grace", DecisionFor("i-01").GetProperty("reason").GetString());
+        Assert.False(_aws.Instances["i-01"].Tags.ContainsKey("AutoStop:StoppedAt"));
+    }
+}
