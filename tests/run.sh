@@ -50,12 +50,19 @@ fi
 for project in tests/*.Tests/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
   echo "== dotnet test $name"
-  dotnet test "$project" -c Release --no-build --logger "console;verbosity=normal" >"$WORK/$name.log" 2>&1
-  grep -E "^\s*(Failed|Passed|Skipped) " "$WORK/$name.log" | grep -E "^\s*Failed " | head -50
-  summary=$(grep -E "(Failed|Passed)!.*Failed:" "$WORK/$name.log" | tail -1)
-  echo "   $summary"
-  p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary"); f=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$summary")
-  if [ -z "$summary" ]; then echo "   (no summary: the test host failed)"; tail -30 "$WORK/$name.log"; f=1; p=0; fi
+  rm -rf "$WORK/$name.trx"
+  dotnet test "$project" -c Release --no-build --logger "console;verbosity=normal" \
+    --logger "trx;LogFileName=$WORK/$name.trx" >"$WORK/$name.log" 2>&1
+  grep -E "^\s*Failed " "$WORK/$name.log" | head -50
+  # Counts come from the TRX report (stable across SDK versions), not from console wording.
+  read -r p f < <(python3 - "$WORK/$name.trx" <<'PY' 2>/dev/null
+import sys, xml.etree.ElementTree as ET
+c = ET.parse(sys.argv[1]).getroot().find('.//{*}Counters')
+print(int(c.get('passed')), int(c.get('failed')) + int(c.get('error', 0)) + int(c.get('timeout', 0)) + int(c.get('aborted', 0)))
+PY
+)
+  if [ -z "${p:-}" ]; then echo "   (no TRX report: the test host failed)"; tail -30 "$WORK/$name.log"; f=1; p=0; fi
+  echo "   passed $p, failed $f"
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
 
