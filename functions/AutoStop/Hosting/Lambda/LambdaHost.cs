@@ -1,0 +1,82 @@
+using AutoStop.Configuration;
+using AutoStop.Ticking;
+
+namespace AutoStop.Hosting.Lambda;
+
+/// <summary>
+/// The custom-runtime loop: read the configuration once (an invalid one is an init error), then for each invocation
+/// parse the payload, run one tick with a deadline taken from Lambda's, and post the tick summary or an error.
+/// </summary>
+public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> environment, Func<AutoStopConfig, ITickHandler> createHandler,
+    TimeProvider clock, TextWriter stderr)
+{
+    /// <summary>Kept back from Lambda's deadline to print the last lines and post the response before Lambda kills the process.</summary>
+    public static readonly TimeSpan DeadlineMargin = TimeSpan.FromSeconds(3);
+
+    public const string InvalidConfigurationError = "AutoStop.InvalidConfiguration";
+    public const string InvalidEventError = "AutoStop.InvalidEvent";
+    public const string TickIncompleteError = "AutoStop.TickIncomplete";
+    public const string UnhandledError = "AutoStop.UnhandledException";
+
+    /// <summary>Serves invocations until <paramref name="cancellationToken"/> fires (Lambda just freezes or kills the process).
+    /// Returns 1 after reporting an init error.</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        ITickHandler handler;
+        try
+        {
+            handler = createHandler(AutoStopConfig.FromEnvironment(environment));
+        }
+        catch (ConfigException e)
+        {
+            var message = "Invalid AutoStop configuration; nothing was done: " + string.Join(" ", e.Problems);
+            await stderr.WriteLineAsync(message);
+            await runtime.ReportInitErrorAsync(InvalidConfigurationError, message, cancellationToken);
+            return 1;
+        }
+
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Invocation invocation;
+            try { invocation = await runtime.NextAsync(cancellationToken); }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { break; }
+            await HandleAsync(handler, invocation, cancellationToken);
+        }
+        return 0;
+    }
+
+    /// <summary>One invocation, start to end. Never throws for the invocation's own failures: they are posted as errors.</summary>
+    public async Task HandleAsync(ITickHandler handler, Invocation invocation, CancellationToken cancellationToken)
+    {
+        // The AWS SDK and X-Ray read the trace id from here.
+        Environment.SetEnvironmentVariable("_X_AMZN_TRACE_ID", invocation.TraceId);
+
+        var trigger = ScheduledEventParser.TryParse(invocation.Payload, out var parseError);
+        if (trigger is null)
+        {
+            await stderr.WriteLineAsync(parseError);
+            await runtime.ReportInvocationErrorAsync(invocation.RequestId, InvalidEventError, parseError, cancellationToken);
+            return;
+        }
+
+        var deadline = invocation.Deadline - DeadlineMargin;
+        using var tickCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A hard stop just before Lambda's own: the tick checks its deadline itself; this only bounds a hung call.
+        var hardStop = invocation.Deadline - clock.GetUtcNow() - TimeSpan.FromSeconds(1);
+        tickCancellation.CancelAfter(hardStop > TimeSpan.Zero ? hardStop : TimeSpan.Zero);
+        try
+        {
+            var outcome = await handler.RunTickAsync(new TickRequest(trigger.Now ?? clock.GetUtcNow(), deadline, trigger.DryRun), tickCancellation.Token);
+            if (outcome.Completed)
+                await runtime.RespondAsync(invocation.RequestId, outcome.SummaryJson, cancellationToken);
+            else
+                await runtime.ReportInvocationErrorAsync(invocation.RequestId, TickIncompleteError,
+                    "The tick could not list instances (see the error line in the log); nothing was decided.", cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await stderr.WriteLineAsync($"Unhandled {e.GetType().Name}: {e.Message}");
+            await runtime.ReportInvocationErrorAsync(invocation.RequestId, UnhandledError, $"{e.GetType().Name}: {e.Message}", cancellationToken);
+        }
+    }
+}

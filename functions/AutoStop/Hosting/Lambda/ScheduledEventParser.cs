@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AutoStop.Configuration;
+
+namespace AutoStop.Hosting.Lambda;
+
+/// <summary>
+/// The invocation payloads AutoStop accepts. Every one may carry "time" (the tick's now) and "dryRun":
+/// - EventBridge Scheduler with the template's Input: {"time":"&lt;aws.scheduler.scheduled-time&gt;"};
+/// - the classic EventBridge rule envelope: {"detail-type":"Scheduled Event","time":"2026-11-23T10:05:00Z",...};
+/// - an empty object or empty payload (a hand invocation): the clock's time.
+/// </summary>
+public sealed record ScheduledEvent(
+    [property: JsonPropertyName("time")] string? Time,
+    [property: JsonPropertyName("detail-type")] string? DetailType,
+    [property: JsonPropertyName("dryRun")] bool? DryRun);
+
+/// <summary>What a payload asks for: the tick's time (null: use the clock) and an optional dry-run override.</summary>
+public sealed record TickTrigger(DateTimeOffset? Now, bool? DryRun);
+
+[JsonSerializable(typeof(ScheduledEvent))]
+[JsonSourceGenerationOptions(AllowTrailingCommas = false, ReadCommentHandling = JsonCommentHandling.Disallow)]
+internal sealed partial class ScheduledEventJsonContext : JsonSerializerContext;
+
+public static class ScheduledEventParser
+{
+    /// <summary>Parses the payload; returns null and a message naming what is wrong when it is not one of the accepted shapes.</summary>
+    public static TickTrigger? TryParse(ReadOnlySpan<byte> payload, out string error)
+    {
+        error = "";
+        if (payload.Trim(" \t\r\n"u8).IsEmpty) return new TickTrigger(null, null);
+        ScheduledEvent? parsed;
+        try
+        {
+            parsed = JsonSerializer.Deserialize(payload, ScheduledEventJsonContext.Default.ScheduledEvent);
+        }
+        catch (JsonException e)
+        {
+            error = $"The invocation payload is not a JSON object AutoStop accepts ({e.Message}). Allowed: {{}}, {{\"time\":\"2026-11-23T10:05:00Z\"}}, or an EventBridge Scheduled Event.";
+            return null;
+        }
+        if (parsed is null) return new TickTrigger(null, null);
+        if (parsed.Time is null) return new TickTrigger(null, parsed.DryRun);
+        if (!SettingValues.TryParseTime(parsed.Time, out var now))
+        {
+            error = $"The invocation payload's time '{parsed.Time}' is not allowed: use an ISO-8601 time with Z or an offset, e.g. 2026-11-23T10:05:00Z.";
+            return null;
+        }
+        return new TickTrigger(now, parsed.DryRun);
+    }
+}
