@@ -1,0 +1,298 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AutoStop.Lab.Fleet;
+using AutoStop.Lab.Scenarios;
+using Microsoft.AspNetCore.Http;
+
+namespace AutoStop.Lab.Api;
+
+/// <summary>
+/// SSM's JSON 1.1 API (X-Amz-Target: AmazonSSM.Op) for Run Command: SendCommand, ListCommandInvocations,
+/// GetCommandInvocation, DescribeInstanceInformation. Invocations move Pending, InProgress, then a final status over
+/// real (compressed) time; their output is the probe's line built from the scenario at virtual now.
+/// Shapes follow botocore's ssm/2014-11-06 model.
+/// </summary>
+public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localProbe)
+{
+    /// <summary>SSM keeps only this much of a plugin's output in ListCommandInvocations (and 24,000 in GetCommandInvocation).</summary>
+    public const int ListOutputLimit = 2500, GetOutputLimit = 24000;
+
+    private readonly Random _random = new(fleet.Scenario.Seed + 1);
+
+    public string ProbeDocument { get; } = fleet.Scenario.Config.GetValueOrDefault("AUTOSTOP_PROBE_DOCUMENT") ?? "AutoStop-SessionProbe";
+
+    private sealed class SsmError(string code, string message, int status = 400) : Exception(message)
+    {
+        public string Code { get; } = code;
+        public int Status { get; } = status;
+    }
+
+    public async Task HandleAsync(HttpContext context, string operation, JsonObject request)
+    {
+        var error = await gate.EnterAsync("SSM:" + operation, context.RequestAborted);
+        if (error is not null) { await WriteErrorAsync(context, error.HttpStatus, error.Code, error.Message); return; }
+        try
+        {
+            fleet.Advance();
+            JsonObject response = operation switch
+            {
+                "SendCommand" => SendCommand(request),
+                "ListCommandInvocations" => ListCommandInvocations(request),
+                "GetCommandInvocation" => GetCommandInvocation(request),
+                "DescribeInstanceInformation" => DescribeInstanceInformation(request),
+                _ => throw new SsmError("UnknownOperationException", $"The lab does not serve AmazonSSM.{operation}"),
+            };
+            context.Response.ContentType = "application/x-amz-json-1.1";
+            context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
+            await context.Response.WriteAsync(response.ToJsonString(), context.RequestAborted);
+        }
+        catch (SsmError e)
+        {
+            await WriteErrorAsync(context, e.Status, e.Code, e.Message);
+        }
+    }
+
+    /// <summary>Registered with SSM now: managed, agent present, and (for ping) running.</summary>
+    private bool IsRegistered(LabInstance i, DateTimeOffset now) => i.Spec.Managed && !i.HasFault(FaultKind.AgentMissing, now) && i.State != "terminated";
+
+    private static string PingStatus(LabInstance i) => i.State == "running" ? i.Spec.PingStatus : "ConnectionLost";
+
+    private JsonObject DescribeInstanceInformation(JsonObject request)
+    {
+        var now = fleet.Clock.Now;
+        IEnumerable<LabInstance> registered = fleet.Instances.Where(i => IsRegistered(i, now));
+        foreach (var filter in request["Filters"]?.AsArray() ?? [])
+        {
+            var key = filter?["Key"]?.GetValue<string>() ?? "";
+            var values = filter?["Values"]?.AsArray().Select(v => v!.GetValue<string>()).ToHashSet(StringComparer.Ordinal) ?? [];
+            if (key == "InstanceIds" && values.Count > 50) throw new SsmError("InvalidInstanceInformationFilterValue", "The InstanceIds filter takes at most 50 values.");
+            registered = key switch
+            {
+                "InstanceIds" => registered.Where(i => values.Contains(i.Id)),
+                "PingStatus" => registered.Where(i => values.Contains(PingStatus(i))),
+                "PlatformTypes" => registered.Where(i => values.Contains(i.Spec.Platform)),
+                _ => throw new SsmError("InvalidFilterKey", $"The filter key {key} is not valid (the lab supports InstanceIds, PingStatus, PlatformTypes)."),
+            };
+        }
+        var max = MaxResults(request, 5, 50, 50);
+        var all = registered.ToList();
+        var (page, next) = Page(all, request, max);
+        var response = new JsonObject
+        {
+            ["InstanceInformationList"] = new JsonArray(page.Select(i => (JsonNode)new JsonObject
+            {
+                ["InstanceId"] = i.Id,
+                ["PingStatus"] = PingStatus(i),
+                ["LastPingDateTime"] = Epoch(now),
+                ["AgentVersion"] = "3.3.0.0",
+                ["IsLatestVersion"] = true,
+                ["PlatformType"] = i.Spec.Platform,
+                ["PlatformName"] = i.Spec.Platform == "Linux" ? "Amazon Linux" : i.Spec.Platform,
+                ["ResourceType"] = "EC2Instance",
+                ["ComputerName"] = i.Spec.Name,
+            }).ToArray()),
+        };
+        if (next is not null) response["NextToken"] = next;
+        return response;
+    }
+
+    private JsonObject SendCommand(JsonObject request)
+    {
+        var now = fleet.Clock.Now;
+        var document = request["DocumentName"]?.GetValue<string>() ?? throw new SsmError("ValidationException", "DocumentName is required.");
+        if (document != ProbeDocument) throw new SsmError("InvalidDocument", $"Document {document} does not exist in your account (the lab serves {ProbeDocument}).");
+        var ids = request["InstanceIds"]?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? [];
+        foreach (var target in request["Targets"]?.AsArray() ?? [])
+            ids.AddRange(ResolveTarget(target!.AsObject()));
+        if (ids.Count == 0) throw new SsmError("ValidationException", "Either InstanceIds or Targets must be given.");
+        if (request["InstanceIds"] is JsonArray { Count: > 50 }) throw new SsmError("ValidationException", "1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50");
+
+        var instances = new List<LabInstance>();
+        var invalid = new List<string>();
+        foreach (var id in ids.Distinct(StringComparer.Ordinal))
+        {
+            var i = fleet.Find(id);
+            if (i is null || !IsRegistered(i, now) || i.State != "running" || i.Spec.PingStatus != "Online") invalid.Add(id);
+            else instances.Add(i);
+        }
+        // SSM refuses the whole call when one instance is not managed or not reachable.
+        if (invalid.Count > 0) throw new SsmError("InvalidInstanceId", $"Instances [[{string.Join(", ", invalid)}]] not in a valid state for account 123456789012");
+
+        var timeout = request["TimeoutSeconds"]?.GetValue<int>() ?? 3600;
+        var commandId = fleet.Commands.NewCommandId();
+        var realNow = DateTimeOffset.UtcNow;
+        var invocations = instances.Select(i => Invoke(i, now, realNow)).ToList();
+        var comment = request["Comment"]?.GetValue<string>() ?? "";
+        fleet.Commands.Add(new LabCommand(commandId, document, comment, realNow, timeout, invocations));
+        return new JsonObject
+        {
+            ["Command"] = new JsonObject
+            {
+                ["CommandId"] = commandId,
+                ["DocumentName"] = document,
+                ["Comment"] = comment,
+                ["InstanceIds"] = new JsonArray(instances.Select(i => (JsonNode)JsonValue.Create(i.Id)!).ToArray()),
+                ["RequestedDateTime"] = Epoch(realNow),
+                ["Status"] = "Pending",
+                ["StatusDetails"] = "Pending",
+                ["TimeoutSeconds"] = timeout,
+                ["TargetCount"] = instances.Count,
+                ["CompletedCount"] = 0,
+                ["ErrorCount"] = 0,
+                ["MaxConcurrency"] = request["MaxConcurrency"]?.GetValue<string>() ?? "50",
+                ["MaxErrors"] = request["MaxErrors"]?.GetValue<string>() ?? "0",
+            },
+        };
+    }
+
+    private IEnumerable<string> ResolveTarget(JsonObject target)
+    {
+        var key = target["Key"]?.GetValue<string>() ?? "";
+        var values = target["Values"]?.AsArray().Select(v => v!.GetValue<string>()).ToHashSet(StringComparer.Ordinal) ?? [];
+        if (key == "InstanceIds") return values;
+        if (key.StartsWith("tag:", StringComparison.Ordinal))
+        {
+            var tag = key[4..];
+            var now = fleet.Clock.Now;
+            return fleet.Instances.Where(i => IsRegistered(i, now) && i.State == "running")
+                .Where(i => { lock (i.Gate) return i.Tags.TryGetValue(tag, out var v) && values.Contains(v); }).Select(i => i.Id);
+        }
+        throw new SsmError("InvalidTarget", $"Target key {key} is not valid (the lab supports InstanceIds and tag:<key>).");
+    }
+
+    /// <summary>What the instance will answer, decided now (virtual time stands still during a tick).</summary>
+    private LabInvocation Invoke(LabInstance i, DateTimeOffset now, DateTimeOffset realNow)
+    {
+        int delivery, execution;
+        lock (_random)
+        {
+            delivery = fleet.Scenario.SsmDelivery.Sample(_random);
+            execution = fleet.Scenario.SsmExecution.Sample(_random);
+        }
+        var deliveredAt = realNow.AddMilliseconds(delivery);
+        var hang = i.HasFault(FaultKind.ProbeHang, now);
+        var invocation = new LabInvocation(i.Id, i.Spec.Name, deliveredAt, hang ? null : deliveredAt.AddMilliseconds(execution));
+        if (i.HasFault(FaultKind.Undeliverable, now)) (invocation.FinalStatus, invocation.FinalDetails) = ("Failed", "Undeliverable");
+        else if (i.HasFault(FaultKind.ProbeTimeout, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("TimedOut", "Execution Timed Out", -1);
+        else if (i.HasFault(FaultKind.ProbeFailed, now))
+        {
+            (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("Failed", "Failed", 127);
+            invocation.Error = "/var/lib/amazon/ssm/i/document/orchestration/_script.sh: line 3: awk: command not found\n";
+        }
+        else if (i.HasFault(FaultKind.Garbage, now)) lock (_random) invocation.Output = ProbeSynthesizer.Garbage(_random);
+        else if (i.HasFault(FaultKind.Truncated, now)) invocation.Output = ProbeSynthesizer.Oversized(i, now);
+        else if (i.Spec.Probe == ProbeMode.Local) invocation.Producing = localProbe.RunInto(invocation);
+        else invocation.Output = ProbeSynthesizer.Build(i, now);
+        return invocation;
+    }
+
+    private JsonObject ListCommandInvocations(JsonObject request)
+    {
+        var commandId = request["CommandId"]?.GetValue<string>();
+        var instanceId = request["InstanceId"]?.GetValue<string>();
+        var details = request["Details"]?.GetValue<bool>() ?? false;
+        IEnumerable<(LabCommand Command, LabInvocation Invocation)> all;
+        if (commandId is not null)
+        {
+            var command = fleet.Commands.Find(commandId) ?? throw new SsmError("InvalidCommandId", $"Command {commandId} does not exist.");
+            all = command.Invocations.Select(v => (command, v));
+        }
+        else all = fleet.Commands.All().SelectMany(c => c.Invocations.Select(v => (c, v)));
+        if (instanceId is not null) all = all.Where(x => x.Invocation.InstanceId == instanceId);
+        var max = MaxResults(request, 1, 50, 50);
+        var (page, next) = Page(all.ToList(), request, max);
+        var realNow = DateTimeOffset.UtcNow;
+        var response = new JsonObject
+        {
+            ["CommandInvocations"] = new JsonArray(page.Select(x => (JsonNode)InvocationJson(x.Command, x.Invocation, realNow, details)).ToArray()),
+        };
+        if (next is not null) response["NextToken"] = next;
+        return response;
+    }
+
+    private static JsonObject InvocationJson(LabCommand command, LabInvocation invocation, DateTimeOffset realNow, bool details)
+    {
+        var (status, statusDetails) = invocation.StatusAt(realNow);
+        var done = status is not ("Pending" or "InProgress");
+        var json = new JsonObject
+        {
+            ["CommandId"] = command.CommandId,
+            ["InstanceId"] = invocation.InstanceId,
+            ["InstanceName"] = invocation.InstanceName,
+            ["Comment"] = command.Comment,
+            ["DocumentName"] = command.DocumentName,
+            ["DocumentVersion"] = "$DEFAULT",
+            ["RequestedDateTime"] = Epoch(command.RequestedAt),
+            ["Status"] = status,
+            ["StatusDetails"] = statusDetails,
+            ["StandardOutputUrl"] = "",
+            ["StandardErrorUrl"] = "",
+        };
+        if (details)
+            json["CommandPlugins"] = new JsonArray(new JsonObject
+            {
+                ["Name"] = "runShellScript",
+                ["Status"] = status,
+                ["StatusDetails"] = statusDetails,
+                ["ResponseCode"] = done ? invocation.ResponseCode : -1,
+                ["Output"] = done ? Truncate(invocation.Output + invocation.Error, ListOutputLimit) : "",
+            });
+        return json;
+    }
+
+    private JsonObject GetCommandInvocation(JsonObject request)
+    {
+        var commandId = request["CommandId"]?.GetValue<string>() ?? throw new SsmError("ValidationException", "CommandId is required.");
+        var instanceId = request["InstanceId"]?.GetValue<string>() ?? throw new SsmError("ValidationException", "InstanceId is required.");
+        var command = fleet.Commands.Find(commandId) ?? throw new SsmError("InvalidCommandId", $"Command {commandId} does not exist.");
+        var invocation = command.Invocations.FirstOrDefault(v => v.InstanceId == instanceId)
+            ?? throw new SsmError("InvocationDoesNotExist", $"Command {commandId} was not sent to instance {instanceId}.");
+        var (status, details) = invocation.StatusAt(DateTimeOffset.UtcNow);
+        var done = status is not ("Pending" or "InProgress");
+        return new JsonObject
+        {
+            ["CommandId"] = commandId,
+            ["InstanceId"] = instanceId,
+            ["Comment"] = command.Comment,
+            ["DocumentName"] = command.DocumentName,
+            ["PluginName"] = "runShellScript",
+            ["ResponseCode"] = done ? invocation.ResponseCode : -1,
+            ["Status"] = status,
+            ["StatusDetails"] = details,
+            ["StandardOutputContent"] = done ? Truncate(invocation.Output, GetOutputLimit) : "",
+            ["StandardErrorContent"] = done ? Truncate(invocation.Error, GetOutputLimit) : "",
+        };
+    }
+
+    private static int MaxResults(JsonObject request, int min, int max, int fallback)
+    {
+        if (request["MaxResults"] is not { } node) return fallback;
+        var value = node.GetValue<int>();
+        if (value < min || value > max)
+            throw new SsmError("ValidationException", $"1 validation error detected: Value '{value}' at 'maxResults' failed to satisfy constraint: Member must have value between {min} and {max}");
+        return value;
+    }
+
+    private static (List<T> Page, string? Next) Page<T>(List<T> all, JsonObject request, int max)
+    {
+        var offset = 0;
+        if (request["NextToken"]?.GetValue<string>() is { } token &&
+            (!int.TryParse(token.StartsWith("lab-", StringComparison.Ordinal) ? token[4..] : "x", CultureInfo.InvariantCulture, out offset) || offset < 0 || offset > all.Count))
+            throw new SsmError("InvalidNextToken", $"The specified token '{token}' is not valid.");
+        var page = all.Skip(offset).Take(max).ToList();
+        return (page, offset + page.Count < all.Count ? "lab-" + (offset + page.Count).ToString(CultureInfo.InvariantCulture) : null);
+    }
+
+    private static string Truncate(string text, int limit) => text.Length <= limit ? text : text[..limit];
+
+    private static double Epoch(DateTimeOffset t) => t.ToUnixTimeMilliseconds() / 1000.0;
+
+    private static async Task WriteErrorAsync(HttpContext context, int status, string code, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/x-amz-json-1.1";
+        context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
+        await context.Response.WriteAsync(new JsonObject { ["__type"] = code, ["message"] = message }.ToJsonString());
+    }
+}

@@ -1,0 +1,92 @@
+using AutoStop.Lab.Scenarios;
+
+namespace AutoStop.Lab.Fleet;
+
+/// <summary>A state change of an instance in virtual time (the summary's timeline).</summary>
+public sealed record StateChange(DateTimeOffset Time, string State, string Cause);
+
+/// <summary>One simulated EC2 instance: its EC2 facts, its tags, and its state over virtual time.</summary>
+public sealed class LabInstance(string id, string reservationId, InstanceSpec spec, DateTimeOffset launchTime, string initialState, DateTimeOffset start)
+{
+    /// <summary>How long stopping and pending last in virtual time.</summary>
+    public static readonly TimeSpan StopDuration = TimeSpan.FromSeconds(60), StartDuration = TimeSpan.FromSeconds(30);
+
+    private readonly object _gate = new();
+
+    public string Id { get; } = id;
+    public string ReservationId { get; } = reservationId;
+    public InstanceSpec Spec { get; } = spec;
+    public Dictionary<string, string> Tags { get; } = new(spec.Tags, StringComparer.Ordinal);
+    public string State { get; private set; } = initialState;
+    public DateTimeOffset StateSince { get; private set; } = initialState == "running" ? launchTime : start;
+    public DateTimeOffset LaunchTime { get; private set; } = launchTime;
+    public bool LastStopHibernated { get; private set; }
+    public List<StateChange> Timeline { get; } = [new(start, initialState, "scenario")];
+
+    public object Gate => _gate;
+
+    /// <summary>Moves the instance's state forward to <paramref name="now"/>: stopping becomes stopped, pending becomes
+    /// running, and a stopped instance is started by its person when one of their sessions begins (autoStart).</summary>
+    public void AdvanceTo(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (State == "stopping" && now >= StateSince + StopDuration) Change(StateSince + StopDuration, "stopped", "stop completed");
+            if (State == "pending" && now >= StateSince + StartDuration) Change(StateSince + StartDuration, "running", "start completed");
+            if (State == "stopped" && Spec.AutoStart)
+            {
+                var arrival = Spec.Sessions.Where(s => s.IsPersonSession && s.From > StateSince && s.From <= now).Select(s => (DateTimeOffset?)s.From).Min();
+                if (arrival is { } t)
+                {
+                    Change(t, "running", "started by its user");
+                    LaunchTime = t;
+                }
+            }
+        }
+    }
+
+    /// <summary>EC2's StopInstances on this instance; returns the previous state name.</summary>
+    public string Stop(DateTimeOffset now, bool hibernate)
+    {
+        lock (_gate)
+        {
+            var previous = State;
+            if (State is "running" or "pending")
+            {
+                LastStopHibernated = hibernate;
+                Change(now, "stopping", hibernate ? "hibernated by StopInstances" : "stopped by StopInstances");
+            }
+            return previous;
+        }
+    }
+
+    public string Start(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            var previous = State;
+            if (State == "stopped")
+            {
+                Change(now, "pending", "started by StartInstances");
+                LaunchTime = now;
+            }
+            return previous;
+        }
+    }
+
+    private void Change(DateTimeOffset at, string state, string cause)
+    {
+        State = state;
+        StateSince = at;
+        Timeline.Add(new StateChange(at, state, cause));
+    }
+
+    public bool HasFault(FaultKind kind, DateTimeOffset now) => Spec.Faults.Any(f => f.Kind == kind && f.From <= now && now < f.To);
+
+    public InstanceFault? Fault(FaultKind kind, DateTimeOffset now) => Spec.Faults.FirstOrDefault(f => f.Kind == kind && f.From <= now && now < f.To);
+
+    public static int StateCode(string state) => state switch
+    {
+        "pending" => 0, "running" => 16, "shutting-down" => 32, "terminated" => 48, "stopping" => 64, "stopped" => 80, _ => 0,
+    };
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AutoStop.Lab.Scenarios;
+
+namespace AutoStop.Lab.Fleet;
+
+/// <summary>
+/// What agent/session-probe.sh would print on an instance at virtual time <c>now</c>, built from the scenario's
+/// sessions, in the agent's schema (agent/schema.json, version 1).
+/// </summary>
+public static class ProbeSynthesizer
+{
+    public const string AgentVersion = "lab-1";
+
+    public static string Build(LabInstance instance, DateTimeOffset now)
+    {
+        var spec = instance.Spec;
+        var live = spec.Sessions.Where(s => s.IsLiveAt(now) && s.From >= instance.LaunchTime).ToList();
+        var ssh = live.Where(s => s.Kind == SessionKind.Ssh).ToList();
+        var ssm = live.Where(s => s.Kind == SessionKind.Ssm).ToList();
+        var terminals = live.Where(s => s.Kind is SessionKind.Ssh or SessionKind.Ssm && s.Tty).ToList();
+        var lastLogin = spec.Sessions.Where(s => s.Kind == SessionKind.Ssh && s.From <= now).Select(s => (DateTimeOffset?)s.From).Max();
+        var keepAlive = spec.KeepAlive.Where(k => k.Contains(now)).Select(k => (DateTimeOffset?)k.To).Max();
+        var load = spec.Load.Where(l => l.From <= now && now < l.To).Sum(l => l.Value);
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", 1);
+            json.WriteString("agent", AgentVersion);
+            json.WriteNumber("sshSessions", ssh.Count);
+            json.WriteNumber("sshNoTtySessions", ssh.Count(s => !s.Tty));
+            json.WriteNumber("ssmSessions", ssm.Count);
+            json.WriteStartArray("users");
+            foreach (var user in ssh.Concat(ssm).Select(s => s.User).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(16)) json.WriteStringValue(user);
+            json.WriteEndArray();
+            WriteAge("lastLoginAgeSeconds", lastLogin is { } l ? now - l : null);
+            WriteAge("minTtyIdleSeconds", terminals.Count == 0 ? null : terminals.Select(t => TerminalIdle(t, now)).Min());
+            WriteAge("keepAliveSeconds", keepAlive is { } k ? k - now : null);
+            json.WriteNumber("uptimeSeconds", (long)Math.Max(0, (now - instance.LaunchTime).TotalSeconds));
+            json.WriteNumber("load1", Math.Round(load, 2));
+            json.WriteNumber("cpuCount", spec.Cpus);
+            json.WriteNumber("multiplexerSessions", live.Count(s => s.Kind == SessionKind.Tmux));
+            json.WriteNumber("preauthConnections", live.Count(s => s.Kind == SessionKind.Preauth));
+            json.WriteStartArray("errors");
+            json.WriteEndArray();
+            json.WriteEndObject();
+
+            void WriteAge(string name, TimeSpan? age)
+            {
+                if (age is { } a) json.WriteNumber(name, (long)Math.Max(0, a.TotalSeconds));
+                else json.WriteNull(name);
+            }
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>A terminal is typed into until IdleAfter, then idle (a forgotten terminal).</summary>
+    private static TimeSpan TerminalIdle(SessionSpec session, DateTimeOffset now) =>
+        session.IdleAfter is { } after && now > session.From + after ? now - (session.From + after) : TimeSpan.Zero;
+
+    /// <summary>Output that is not the agent's line: what a broken instance prints.</summary>
+    public static string Garbage(Random random) =>
+        random.Next(3) switch
+        {
+            0 => "bash: /var/lib/amazon/ssm/session-probe: Permission denied\n",
+            1 => "{\"v\":1,\"agent\":\"lab-1\",\"sshSessions\":\"two\"}\n",
+            _ => "Segmentation fault (core dumped)\n",
+        };
+
+    /// <summary>A line longer than SSM keeps: SSM cuts it at 2,500 characters and the controller must reject it.</summary>
+    public static string Oversized(LabInstance instance, DateTimeOffset now)
+    {
+        var line = Build(instance, now).TrimEnd('\n');
+        var padding = string.Join(",", Enumerable.Range(0, 200).Select(i => $"\"probe error {i.ToString(CultureInfo.InvariantCulture)} with some detail\""));
+        return line.Replace("\"errors\":[]", $"\"errors\":[{padding}]", StringComparison.Ordinal) + "\n";
+    }
+}

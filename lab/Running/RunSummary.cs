@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AutoStop.Lab.Fleet;
+using AutoStop.Lab.Scenarios;
+
+namespace AutoStop.Lab.Running;
+
+/// <summary>
+/// Judges a run against what really happened in the scenario: sessions a stop interrupted, idle minutes AutoStop did
+/// not save (from the moment an instance's threshold was reached until it stopped or the run ended), probe failures,
+/// API calls. Written as DIR/summary.json; the log and the EMF metrics go to DIR/log.jsonl and DIR/metrics.json.
+/// </summary>
+public static class RunSummary
+{
+    public static JsonObject Build(LabRunResult run)
+    {
+        var scenario = run.Scenario;
+        var tagKey = scenario.Config.GetValueOrDefault("AUTOSTOP_TAG_KEY") ?? "AutoStop";
+        var defaultMinutes = int.TryParse(scenario.Config.GetValueOrDefault("AUTOSTOP_IDLE_MINUTES"), CultureInfo.InvariantCulture, out var m) ? m : 15;
+        var decisions = Events(run.Log, "decision");
+
+        var instances = new JsonArray();
+        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0;
+        double totalWaste = 0, totalRunning = 0;
+        foreach (var instance in run.Fleet.Instances)
+        {
+            var mine = decisions.Where(d => d["instanceId"]?.GetValue<string>() == instance.Id).ToList();
+            var optedIn = instance.Spec.Tags.TryGetValue(tagKey, out var v) && v.Equals("true", StringComparison.OrdinalIgnoreCase);
+            var threshold = TimeSpan.FromMinutes(instance.Spec.Tags.TryGetValue(tagKey + ":IdleMinutes", out var t) && int.TryParse(t, CultureInfo.InvariantCulture, out var tm) ? tm : defaultMinutes);
+            var stops = instance.Timeline.Where(c => c.State == "stopping").ToList();
+            var interrupted = Interrupted(instance, stops).ToList();
+            var (waste, running) = IdleNotSaved(instance, scenario, threshold);
+            var probeFailures = mine.Count(d => d["probeStatus"]?.GetValue<string>() is { } s && s != "ok");
+            totalInterrupted += interrupted.Count;
+            totalStops += stops.Count;
+            totalProbeFailures += probeFailures;
+            if (optedIn) totalWaste += waste;
+            totalRunning += running;
+            instances.Add(new JsonObject
+            {
+                ["instanceId"] = instance.Id,
+                ["name"] = instance.Spec.Tags.GetValueOrDefault("Name") ?? instance.Spec.Name,
+                ["optedIn"] = optedIn,
+                ["finalState"] = instance.State,
+                ["timeline"] = new JsonArray(instance.Timeline.Select(c => (JsonNode)new JsonObject
+                {
+                    ["time"] = Time(c.Time), ["state"] = c.State, ["cause"] = c.Cause,
+                }).ToArray()),
+                ["stops"] = new JsonArray(stops.Select(s => (JsonNode)JsonValue.Create(Time(s.Time))!).ToArray()),
+                ["sessionsInterrupted"] = new JsonArray(interrupted.Select(s => (JsonNode)new JsonObject
+                {
+                    ["kind"] = s.Session.Kind.ToString().ToLowerInvariant(), ["user"] = s.Session.User,
+                    ["from"] = Time(s.Session.From), ["to"] = Time(s.Session.To), ["stoppedAt"] = Time(s.StopTime),
+                }).ToArray()),
+                ["idleMinutesNotSaved"] = Math.Round(waste, 1),
+                ["runningMinutes"] = Math.Round(running, 1),
+                ["probeFailures"] = probeFailures,
+                ["decisions"] = Counts(mine, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
+            });
+        }
+
+        var tickLines = Events(run.Log, "tick");
+        var functionCalls = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var tick in tickLines)
+            foreach (var (op, count) in tick["apiCalls"]?.AsObject() ?? [])
+                functionCalls[op] = functionCalls.GetValueOrDefault(op) + count!.GetValue<int>();
+
+        return new JsonObject
+        {
+            ["scenario"] = scenario.Name,
+            ["start"] = Time(scenario.Start),
+            ["end"] = Time(scenario.End),
+            ["tickMinutes"] = scenario.TickPeriod.TotalMinutes,
+            ["function"] = new JsonObject
+            {
+                ["build"] = run.Build.ToString().ToLowerInvariant(),
+                ["crashed"] = run.Crashed,
+                ["crashReason"] = run.CrashReason,
+                ["coldStartMs"] = Round(run.ColdStartMs),
+                ["firstTickMs"] = Round(run.FirstTickMs),
+                ["peakRssKb"] = run.PeakRssKb,
+                ["invocationErrors"] = run.Ticks.Count(t => !t.Succeeded),
+            },
+            ["ticks"] = new JsonObject
+            {
+                ["count"] = run.Ticks.Count,
+                ["wallMsTotal"] = Math.Round(run.Ticks.Sum(t => t.WallMs), 1),
+                ["wallMsMax"] = Math.Round(run.Ticks.Select(t => t.WallMs).DefaultIfEmpty(0).Max(), 1),
+                ["wallMsMean"] = Math.Round(run.Ticks.Select(t => t.WallMs).DefaultIfEmpty(0).Average(), 1),
+                ["tickDurationMsMax"] = tickLines.Select(l => l["durationMs"]?.GetValue<long>() ?? 0).DefaultIfEmpty(0).Max(),
+            },
+            ["fleet"] = new JsonObject
+            {
+                ["instances"] = run.Fleet.Instances.Count,
+                ["stops"] = totalStops,
+                ["sessionsInterrupted"] = totalInterrupted,
+                ["idleMinutesNotSaved"] = Math.Round(totalWaste, 1),
+                ["runningMinutes"] = Math.Round(totalRunning, 1),
+                ["probeFailures"] = totalProbeFailures,
+                ["decisions"] = Counts(decisions, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
+            },
+            ["instances"] = instances,
+            ["apiCalls"] = Object(run.Gate.Calls),
+            ["apiCallsByFunction"] = Object(functionCalls.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary()),
+            ["throttledCalls"] = Object(run.Gate.Throttled),
+            ["throttledCallsTotal"] = run.Gate.Throttled.Values.Sum(),
+            ["injectedErrors"] = Object(run.Gate.Errors),
+            ["logBytes"] = run.Log.Sum(l => (long)l.Length + 1),
+            ["wallSeconds"] = Math.Round(run.WallSeconds, 2),
+        };
+    }
+
+    /// <summary>Writes log.jsonl, metrics.json and summary.json into <paramref name="directory"/>.</summary>
+    public static JsonObject Write(LabRunResult run, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllLines(Path.Combine(directory, "log.jsonl"), run.Log);
+        if (run.FunctionStderr.Count > 0) File.WriteAllLines(Path.Combine(directory, "stderr.log"), run.FunctionStderr);
+        var metrics = new JsonArray(Events(run.Log, "metrics").Select(ToMetric).ToArray());
+        File.WriteAllText(Path.Combine(directory, "metrics.json"), metrics.ToJsonString(Indented));
+        var summary = Build(run);
+        File.WriteAllText(Path.Combine(directory, "summary.json"), summary.ToJsonString(Indented));
+        return summary;
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>A session was interrupted when it was live at a stop, or began while the instance was stopping.</summary>
+    private static IEnumerable<(SessionSpec Session, DateTimeOffset StopTime)> Interrupted(LabInstance instance, List<StateChange> stops)
+    {
+        foreach (var stop in stops)
+            foreach (var session in instance.Spec.Sessions.Where(s => s.IsPersonSession))
+                if (session.IsLiveAt(stop.Time) || (session.From > stop.Time && session.From < stop.Time + LabInstance.StopDuration))
+                    yield return (session, stop.Time);
+    }
+
+    /// <summary>Minutes the instance ran idle past its threshold (waste), and minutes it ran at all, minute by minute.</summary>
+    private static (double Waste, double Running) IdleNotSaved(LabInstance instance, Scenario scenario, TimeSpan threshold)
+    {
+        double waste = 0, running = 0;
+        var idleSince = scenario.Start;
+        var wasRunning = false;
+        for (var t = scenario.Start; t < scenario.End; t += TimeSpan.FromMinutes(1))
+        {
+            var isRunning = StateAt(instance, t) == "running";
+            if (!isRunning) { wasRunning = false; continue; }
+            if (!wasRunning) idleSince = t; // a start: idle time counts from here
+            wasRunning = true;
+            running++;
+            var active = instance.Spec.Sessions.Any(s => s.IsPersonSession && s.IsLiveAt(t)) || instance.Spec.KeepAlive.Any(k => k.Contains(t));
+            if (active) { idleSince = t + TimeSpan.FromMinutes(1); continue; }
+            if (t - idleSince >= threshold) waste++;
+        }
+        return (waste, running);
+    }
+
+    private static string StateAt(LabInstance instance, DateTimeOffset t)
+    {
+        var state = instance.Timeline[0].State;
+        foreach (var change in instance.Timeline)
+        {
+            if (change.Time > t) break;
+            state = change.State;
+        }
+        return state;
+    }
+
+    private static JsonObject ToMetric(JsonObject line)
+    {
+        var aws = line["_aws"]!.AsObject();
+        var definition = aws["CloudWatchMetrics"]![0]!.AsObject();
+        var values = new JsonObject();
+        foreach (var metric in definition["Metrics"]!.AsArray())
+        {
+            var name = metric!["Name"]!.GetValue<string>();
+            values[name] = line[name]?.DeepClone();
+        }
+        var dimensions = new JsonObject();
+        foreach (var set in definition["Dimensions"]!.AsArray())
+            foreach (var dimension in set!.AsArray())
+            {
+                var name = dimension!.GetValue<string>();
+                dimensions[name] = line[name]?.DeepClone();
+            }
+        return new JsonObject
+        {
+            ["time"] = Time(DateTimeOffset.FromUnixTimeMilliseconds(aws["Timestamp"]!.GetValue<long>())),
+            ["namespace"] = definition["Namespace"]?.DeepClone(),
+            ["dimensions"] = dimensions,
+            ["values"] = values,
+        };
+    }
+
+    internal static List<JsonObject> Events(IEnumerable<string> log, string kind)
+    {
+        var events = new List<JsonObject>();
+        foreach (var line in log)
+        {
+            if (!line.StartsWith('{')) continue;
+            try
+            {
+                if (JsonNode.Parse(line) is JsonObject o && o["event"]?.GetValue<string>() == kind) events.Add(o);
+            }
+            catch (JsonException) { }
+        }
+        return events;
+    }
+
+    private static JsonObject Counts(IEnumerable<JsonObject> lines, Func<JsonObject, string> key)
+    {
+        var result = new JsonObject();
+        foreach (var group in lines.GroupBy(key).OrderBy(g => g.Key, StringComparer.Ordinal)) result[group.Key] = group.Count();
+        return result;
+    }
+
+    private static JsonObject Object(IReadOnlyDictionary<string, int> counts)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in counts) result[key] = value;
+        return result;
+    }
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 1) : null;
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,180 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace AutoStop.Lab.Scenarios;
+
+/// <summary>Reads a scenario file (YAML, or JSON, which is YAML too). Every error names the file and the path to the bad field.</summary>
+public static partial class ScenarioLoader
+{
+    public static Scenario Load(string file)
+    {
+        if (!File.Exists(file)) throw new ScenarioException($"{file}: no such scenario file");
+        try { return Parse(File.ReadAllText(file)); }
+        catch (ScenarioException e) { throw new ScenarioException($"{file}: {e.Message}"); }
+    }
+
+    public static Scenario Parse(string text)
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(text)); }
+        catch (YamlException e) { throw new ScenarioException($"line {e.Start.Line}, column {e.Start.Column}: not valid YAML or JSON: {e.Message}"); }
+        if (stream.Documents.Count != 1) throw new ScenarioException("expected exactly one document");
+        var root = new ScenarioNode(stream.Documents[0].RootNode, "");
+        root.OnlyKeys("name", "start", "tickMinutes", "duration", "seed", "functionTimeoutSeconds", "config", "ssm", "apiFaults", "rateLimits", "instances");
+
+        var start = root["start"].Time(DateTimeOffset.UnixEpoch);
+        var scenario = new Scenario(
+            Name: root["name"].String("scenario"),
+            Start: start,
+            TickPeriod: TimeSpan.FromMinutes(root["tickMinutes"].Int(5, 1, 60)),
+            Duration: root["duration"].Duration(),
+            Seed: root["seed"].Int(1, 0, int.MaxValue),
+            FunctionTimeoutSeconds: root["functionTimeoutSeconds"].Int(120, 10, 900),
+            Config: ReadConfig(root["config"]),
+            SsmDelivery: ReadLatency(root["ssm"]["deliveryMs"], new LatencyRange(2, 10)),
+            SsmExecution: ReadLatency(root["ssm"]["executionMs"], new LatencyRange(5, 30)),
+            ApiFaults: root["apiFaults"].Items().Select(ReadApiFault).ToList(),
+            RateLimits: root["rateLimits"].Items().Select(ReadRateLimit).ToList(),
+            Instances: root["instances"].Items().Select(n => ReadInstance(n, start)).ToList());
+        root["ssm"].OnlyKeys("deliveryMs", "executionMs");
+        if (scenario.Duration <= TimeSpan.Zero) throw root["duration"].Error("must be longer than zero");
+        if (scenario.Instances.Count == 0) throw root["instances"].Error("at least one instance is required");
+        var ids = scenario.Instances.Where(i => i.Id is not null).GroupBy(i => i.Id).FirstOrDefault(g => g.Count() > 1);
+        if (ids is not null) throw new ScenarioException($"instances: id '{ids.Key}' is used twice");
+        return scenario;
+    }
+
+    private static Dictionary<string, string> ReadConfig(ScenarioNode node)
+    {
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in node.Entries())
+        {
+            if (!key.StartsWith("AUTOSTOP_", StringComparison.Ordinal))
+                throw value.Error("only AUTOSTOP_* variables can be set here (the lab sets the AWS ones)");
+            config[key] = value.String();
+        }
+        return config;
+    }
+
+    private static LatencyRange ReadLatency(ScenarioNode node, LatencyRange fallback)
+    {
+        if (node.IsMissing) return fallback;
+        node.OnlyKeys("min", "max");
+        var min = node["min"].Int(fallback.MinMs, 0, 600_000);
+        var max = node["max"].Int(Math.Max(min, fallback.MaxMs), 0, 600_000);
+        if (max < min) throw node["max"].Error($"'{max}' is not allowed: at least min ({min})");
+        return new LatencyRange(min, max);
+    }
+
+    private static ApiFault ReadApiFault(ScenarioNode node)
+    {
+        node.OnlyKeys("operation", "throttleRate", "errorRate", "latencyMs");
+        return new ApiFault(ReadOperation(node["operation"]), node["throttleRate"].Double(0, 0, 1), node["errorRate"].Double(0, 0, 1),
+            ReadLatency(node["latencyMs"], LatencyRange.Zero));
+    }
+
+    private static RateLimit ReadRateLimit(ScenarioNode node)
+    {
+        node.OnlyKeys("operation", "perSecond", "burst");
+        var perSecond = node["perSecond"].Double(double.NaN, 0.01, 100_000);
+        if (double.IsNaN(perSecond)) throw node["perSecond"].Error("is required (calls per second)");
+        return new RateLimit(ReadOperation(node["operation"]), perSecond, node["burst"].Int((int)Math.Ceiling(perSecond), 1, 100_000));
+    }
+
+    private static string ReadOperation(ScenarioNode node)
+    {
+        var text = node.String();
+        if (text != "*" && !OperationPattern().IsMatch(text))
+            throw node.Error($"'{text}' is not allowed: an operation such as EC2:DescribeInstances or SSM:SendCommand, or *");
+        return text;
+    }
+
+    private static readonly string[] InstanceKeys =
+    [
+        "id", "name", "count", "tags", "state", "launchTime", "managed", "ping", "platform", "hibernation", "rootDevice",
+        "lifecycle", "spotType", "cpus", "probe", "autoStart", "sessions", "keepAlive", "load", "faults",
+    ];
+
+    private static InstanceSpec ReadInstance(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys(InstanceKeys);
+        var id = node["id"].OptionalString();
+        if (id is not null && !InstanceIdPattern().IsMatch(id))
+            throw node["id"].Error($"'{id}' is not allowed: an EC2 instance id, i- followed by 8 or 17 lowercase hex digits");
+        var count = node["count"].Int(1, 1, 100_000);
+        if (id is not null && count > 1) throw node["count"].Error("an instance with an id cannot have count > 1");
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in node["tags"].Entries()) tags[key] = value.String("");
+        if (!tags.ContainsKey("Name") && node["name"].OptionalString() is { } nameTag) tags["Name"] = nameTag;
+
+        return new InstanceSpec(
+            Id: id,
+            Name: node["name"].String(id ?? "instance"),
+            Count: count,
+            Tags: tags,
+            State: node["state"].Enum("running", ("running", "running"), ("stopped", "stopped")),
+            LaunchTime: node["launchTime"].IsMissing ? null : node["launchTime"].Time(start),
+            Managed: node["managed"].Bool(true),
+            PingStatus: node["ping"].Enum("Online", ("Online", "Online"), ("ConnectionLost", "ConnectionLost"), ("Inactive", "Inactive")),
+            Platform: node["platform"].Enum("Linux", ("Linux", "Linux"), ("Windows", "Windows"), ("MacOS", "MacOS")),
+            Hibernation: node["hibernation"].Bool(false),
+            RootDevice: node["rootDevice"].Enum("ebs", ("ebs", "ebs"), ("instance-store", "instance-store")),
+            Lifecycle: node["lifecycle"].Enum<string?>(null, ("on-demand", null), ("spot", "spot")),
+            SpotType: node["spotType"].Enum<string?>(null, ("one-time", "one-time"), ("persistent", "persistent")),
+            Cpus: node["cpus"].Int(2, 1, 448),
+            Probe: node["probe"].Enum(ProbeMode.Synth, ("synth", ProbeMode.Synth), ("local", ProbeMode.Local)),
+            AutoStart: node["autoStart"].Bool(true),
+            Sessions: node["sessions"].Items().Select(s => ReadSession(s, start)).ToList(),
+            KeepAlive: node["keepAlive"].Items().Select(k => ReadWindow(k, start, "until")).ToList(),
+            Load: node["load"].Items().Select(l => ReadLoad(l, start)).ToList(),
+            Faults: node["faults"].Items().Select(f => ReadFault(f, start)).ToList());
+    }
+
+    private static SessionSpec ReadSession(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("kind", "user", "tty", "from", "to", "idleAfter");
+        var kind = node["kind"].Enum(SessionKind.Ssh, ("ssh", SessionKind.Ssh), ("ssm", SessionKind.Ssm), ("tmux", SessionKind.Tmux), ("preauth", SessionKind.Preauth));
+        var from = node["from"].Time(start);
+        var to = node["to"].Time(start);
+        if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
+        return new SessionSpec(kind, node["user"].String(kind == SessionKind.Ssm ? "ssm-user" : "ec2-user"),
+            node["tty"].Bool(kind is SessionKind.Ssh or SessionKind.Ssm), from, to,
+            node["idleAfter"].IsMissing ? null : node["idleAfter"].Duration());
+    }
+
+    private static TimeWindow ReadWindow(ScenarioNode node, DateTimeOffset start, string endKey)
+    {
+        node.OnlyKeys("from", endKey);
+        var from = node["from"].Time(start, start);
+        var to = node[endKey].Time(start);
+        if (to <= from) throw node[endKey].Error("must be after from");
+        return new TimeWindow(from, to);
+    }
+
+    private static LoadSpec ReadLoad(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("from", "to", "value");
+        return new LoadSpec(node["from"].Time(start), node["to"].Time(start), node["value"].Double(double.NaN, 0, 10_000) is var v && double.IsNaN(v)
+            ? throw node["value"].Error("is required (a load average)") : v);
+    }
+
+    private static InstanceFault ReadFault(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("kind", "from", "to", "code");
+        var kind = node["kind"].Enum((FaultKind)(-1),
+            ("probe-timeout", FaultKind.ProbeTimeout), ("probe-hang", FaultKind.ProbeHang), ("undeliverable", FaultKind.Undeliverable),
+            ("probe-failed", FaultKind.ProbeFailed), ("garbage", FaultKind.Garbage), ("truncated", FaultKind.Truncated),
+            ("agent-missing", FaultKind.AgentMissing), ("stop-error", FaultKind.StopError));
+        if ((int)kind == -1) throw node["kind"].Error("is required: probe-timeout, probe-hang, undeliverable, probe-failed, garbage, truncated, agent-missing or stop-error");
+        var code = node["code"].OptionalString();
+        if (kind == FaultKind.StopError && code is null) code = "OperationNotPermitted";
+        return new InstanceFault(kind, node["from"].Time(start, DateTimeOffset.MinValue), node["to"].Time(start, DateTimeOffset.MaxValue), code);
+    }
+
+    [GeneratedRegex("^(EC2|SSM):[A-Z][A-Za-z]+$")]
+    private static partial Regex OperationPattern();
+
+    [GeneratedRegex("^i-([0-9a-f]{8}|[0-9a-f]{17})$")]
+    private static partial Regex InstanceIdPattern();
+}
