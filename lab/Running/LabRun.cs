@@ -114,6 +114,8 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
             // The lab answers in milliseconds; poll it that fast (AWS needs the 1 s default).
             ["AUTOSTOP_PROBE_POLL_MILLISECONDS"] = "20",
         };
+        // The standard retry-mode switch passes through, so runs can compare the SDK's retry modes.
+        if (Environment.GetEnvironmentVariable("AWS_RETRY_MODE") is { Length: > 0 } retryMode) environment["AWS_RETRY_MODE"] = retryMode;
         foreach (var (key, value) in scenario.Config) environment[key] = value;
         return environment;
     }

@@ -18,8 +18,9 @@ public interface IInstanceInventory
     Task<IReadOnlyList<InstanceRecord>> ListTaggedAsync(string tagKey, CancellationToken cancellationToken);
 }
 
-/// <summary>What a probe round needs: the document, when to give up waiting, how fast to poll at first.</summary>
-public sealed record ProbeRequest(string DocumentName, DateTimeOffset Deadline, TimeSpan FirstPoll, string Comment);
+/// <summary>What a probe round needs: the document, how long instances get to answer once their command is sent
+/// (<paramref name="AnswerTimeout"/>), the hard end of the whole round (<paramref name="Deadline"/>), how fast to poll at first.</summary>
+public sealed record ProbeRequest(string DocumentName, DateTimeOffset Deadline, TimeSpan AnswerTimeout, TimeSpan FirstPoll, string Comment);
 
 /// <summary>Runs the session probe on instances through SSM and returns one outcome per requested id.</summary>
 public interface IProbeRunner

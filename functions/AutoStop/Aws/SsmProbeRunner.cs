@@ -24,9 +24,14 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         var outcomes = new Dictionary<string, ProbeOutcome>(StringComparer.Ordinal);
         var reachable = await ManagedLinuxInstancesAsync(instanceIds, outcomes, cancellationToken);
 
-        var commands = await Task.WhenAll(reachable.Chunk(SendBatchSize).Select(batch => SendAsync(batch, request, outcomes, cancellationToken)));
-        var pending = commands.Where(c => c is not null).Select(c => c!).ToList();
-        await PollAsync(pending, request, outcomes, cancellationToken);
+        var pending = new List<SentCommand>();
+        await Parallel.ForEachAsync(reachable.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
+        {
+            if (await SendAsync(batch, request, outcomes, token) is { } sent) lock (pending) pending.Add(sent);
+        });
+        // Instances get the answer timeout from the moment their commands are out, within the round's deadline.
+        var waitUntil = clock.GetUtcNow() + request.AnswerTimeout;
+        await PollAsync(pending, waitUntil < request.Deadline ? waitUntil : request.Deadline, request.FirstPoll, outcomes, cancellationToken);
         return outcomes;
     }
 
@@ -34,27 +39,27 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     private async Task<List<string>> ManagedLinuxInstancesAsync(IReadOnlyList<string> ids, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
     {
         var seen = new Dictionary<string, InstanceInformation>(StringComparer.Ordinal);
-        foreach (var batch in ids.Chunk(SendBatchSize))
+        var unknown = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(ids.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
         {
-            string? nextToken = null;
-            do
+            try
             {
-                var request = new DescribeInstanceInformationRequest
-                {
-                    Filters = [new InstanceInformationStringFilter { Key = "InstanceIds", Values = [.. batch] }],
-                    MaxResults = 50,
-                    NextToken = nextToken,
-                };
-                var page = await calls.InvokeAsync("SSM:DescribeInstanceInformation", () => ssm.DescribeInstanceInformationAsync(request, cancellationToken), cancellationToken);
-                foreach (var info in page.InstanceInformationList ?? []) seen[info.InstanceId] = info;
-                nextToken = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
-            } while (nextToken is not null);
-        }
+                var found = await DescribeBatchAsync(batch, token);
+                lock (seen) foreach (var info in found) seen[info.InstanceId] = info;
+            }
+            catch (AwsCallException e)
+            {
+                // Only this batch is unknown: its instances are unobserved, the others go on.
+                lock (seen) foreach (var id in batch) unknown[id] = e.Failure;
+            }
+        });
 
         var reachable = new List<string>(ids.Count);
         foreach (var id in ids)
         {
-            if (!seen.TryGetValue(id, out var info))
+            if (unknown.TryGetValue(id, out var failure))
+                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.Failed, $"could not ask SSM whether it manages this instance: {failure.Operation} failed: {failure.Code}");
+            else if (!seen.TryGetValue(id, out var info))
                 outcomes[id] = ProbeOutcome.Failure(ProbeStatus.NotManaged, "SSM does not manage this instance (no SSM agent registered, or no instance profile with AmazonSSMManagedInstanceCore)");
             else if (info.PingStatus?.Value != "Online")
                 outcomes[id] = ProbeOutcome.Failure(ProbeStatus.NotManaged, $"the SSM agent is not online (PingStatus {info.PingStatus?.Value ?? "unknown"})");
@@ -65,12 +70,38 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         return reachable;
     }
 
+    private async Task<List<InstanceInformation>> DescribeBatchAsync(string[] batch, CancellationToken cancellationToken)
+    {
+        var found = new List<InstanceInformation>();
+        string? nextToken = null;
+        do
+        {
+            var request = new DescribeInstanceInformationRequest
+            {
+                Filters = [new InstanceInformationStringFilter { Key = "InstanceIds", Values = [.. batch] }],
+                MaxResults = 50,
+                NextToken = nextToken,
+            };
+            var page = await calls.InvokeAsync("SSM:DescribeInstanceInformation", () => ssm.DescribeInstanceInformationAsync(request, cancellationToken), cancellationToken);
+            found.AddRange(page.InstanceInformationList ?? []);
+            nextToken = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
+        } while (nextToken is not null);
+        return found;
+    }
+
+    /// <summary>How many SSM calls of one kind are in flight at once: enough to overlap latency, few enough not to
+    /// trip SSM's per-account rate limits in a large fleet.</summary>
+    public const int MaxConcurrentCalls = 8;
+
+    private static ParallelOptions Limited(CancellationToken cancellationToken) =>
+        new() { MaxDegreeOfParallelism = MaxConcurrentCalls, CancellationToken = cancellationToken };
+
     private sealed record SentCommand(string CommandId, IReadOnlyList<string> InstanceIds);
 
     private async Task<SentCommand?> SendAsync(string[] batch, ProbeRequest request, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
     {
         // SSM counts its timeout from delivery; never less than its minimum of 30 s, never much past our own deadline.
-        var timeout = (int)Math.Clamp(Math.Ceiling((request.Deadline - clock.GetUtcNow()).TotalSeconds), 30, 2_592_000);
+        var timeout = (int)Math.Clamp(Math.Ceiling(request.AnswerTimeout.TotalSeconds), 30, 2_592_000);
         var send = new SendCommandRequest
         {
             DocumentName = request.DocumentName,
@@ -95,19 +126,24 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         }
     }
 
-    private async Task PollAsync(List<SentCommand> commands, ProbeRequest request, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
+    private async Task PollAsync(List<SentCommand> commands, DateTimeOffset deadline, TimeSpan firstPoll, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
     {
         var open = commands.ToDictionary(c => c.CommandId, c => new HashSet<string>(c.InstanceIds, StringComparer.Ordinal), StringComparer.Ordinal);
         var lastStatus = new Dictionary<string, string>(StringComparer.Ordinal);
-        var wait = request.FirstPoll;
+        var wait = firstPoll;
         while (open.Count > 0)
         {
-            var remaining = request.Deadline - clock.GetUtcNow();
+            var remaining = deadline - clock.GetUtcNow();
             if (remaining <= TimeSpan.Zero) break;
             await Task.Delay(wait < remaining ? wait : remaining, clock, cancellationToken);
             wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * PollBackoff, MaxPoll.TotalMilliseconds));
 
-            var rounds = await Task.WhenAll(open.Keys.ToList().Select(id => ListAsync(id, cancellationToken)));
+            var rounds = new List<(string CommandId, List<CommandInvocation> Invocations, AwsFailure? Failure)>();
+            await Parallel.ForEachAsync(open.Keys.ToList(), Limited(cancellationToken), async (id, token) =>
+            {
+                var round = await ListAsync(id, token);
+                lock (rounds) rounds.Add(round);
+            });
             foreach (var (commandId, invocations, failure) in rounds)
             {
                 // A failed listing is retried at the next round; the instances stay unobserved if it never succeeds.

@@ -102,10 +102,11 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         IReadOnlyList<string> ids, TickRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (ids.Count == 0) return new Dictionary<string, ProbeOutcome>();
+        // Instances get the probe timeout to answer once their command is sent; the whole round ends in time to act.
         var wallNow = clock.GetUtcNow();
-        var probeDeadline = Min(wallNow.AddSeconds(config.ProbeTimeoutSeconds), request.Deadline - ActReserve);
-        if (probeDeadline <= wallNow) probeDeadline = Min(wallNow.AddSeconds(1), request.Deadline);
-        var probeRequest = new ProbeRequest(config.ProbeDocument, probeDeadline,
+        var roundDeadline = request.Deadline - ActReserve;
+        if (roundDeadline <= wallNow) roundDeadline = Min(wallNow.AddSeconds(1), request.Deadline);
+        var probeRequest = new ProbeRequest(config.ProbeDocument, roundDeadline, TimeSpan.FromSeconds(config.ProbeTimeoutSeconds),
             TimeSpan.FromMilliseconds(config.ProbePollMilliseconds), $"AutoStop tick {SettingValues.FormatTime(now)}");
         try
         {
