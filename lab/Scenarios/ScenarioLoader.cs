@@ -19,6 +19,7 @@ public static partial class ScenarioLoader
         var stream = new YamlStream();
         try { stream.Load(new StringReader(text)); }
         catch (YamlException e) { throw new ScenarioException($"line {e.Start.Line}, column {e.Start.Column}: not valid YAML or JSON: {e.Message}"); }
+        catch (InvalidOperationException e) { throw new ScenarioException($"not valid YAML or JSON ({e.Message})"); }
         if (stream.Documents.Count != 1) throw new ScenarioException("expected exactly one document");
         var root = new ScenarioNode(stream.Documents[0].RootNode, "");
         root.OnlyKeys("name", "start", "tickMinutes", "duration", "seed", "functionTimeoutSeconds", "config", "ssm", "apiFaults", "rateLimits", "instances");

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AutoStop.Lab.Api;
+using AutoStop.Lab.Fleet;
+using AutoStop.Lab.Scenarios;
+using AutoStop.TestSupport;
+
+namespace AutoStop.Lab.Tests;
+
+/// <summary>The AWS CLI (botocore's exact wire shapes) against the lab's EC2 and SSM endpoints.</summary>
+public sealed class AwsCliTests : IAsyncLifetime
+{
+    private const string Scenario = """
+        start: 2026-11-23T08:00:00Z
+        duration: 1h
+        instances:
+          - { id: i-0a00000000000000a, name: alice-dev, tags: { AutoStop: "true", Team: web }, sessions: [ { kind: ssh, user: alice, from: "+0m", to: "+2h" } ] }
+          - { id: i-0b00000000000000b, name: build, tags: { AutoStop: "true" } }
+          - { id: i-0c00000000000000c, name: no-agent, tags: { AutoStop: "true" }, managed: false }
+          - { name: pool, count: 12, tags: { Pool: "yes" } }
+        """;
+
+    private LabServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        var scenario = ScenarioLoader.Parse(Scenario);
+        _server = await LabServer.StartAsync(new LabFleet(scenario, new LabClock(scenario.Start, followsRealTime: true)));
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task DescribeInstancesFiltersByTagAndState()
+    {
+        var result = await Aws("ec2", "describe-instances", "--filters", "Name=tag:AutoStop,Values=true", "Name=instance-state-name,Values=running");
+        var ids = result.GetProperty("Reservations").EnumerateArray()
+            .SelectMany(r => r.GetProperty("Instances").EnumerateArray()).Select(i => i.GetProperty("InstanceId").GetString()).Order().ToList();
+        Assert.Equal(["i-0a00000000000000a", "i-0b00000000000000b", "i-0c00000000000000c"], ids);
+        var alice = result.GetProperty("Reservations")[0].GetProperty("Instances")[0];
+        Assert.Equal("running", alice.GetProperty("State").GetProperty("Name").GetString());
+        Assert.Contains(alice.GetProperty("Tags").EnumerateArray(), t => t.GetProperty("Key").GetString() == "Team" && t.GetProperty("Value").GetString() == "web");
+    }
+
+    [Fact]
+    public async Task DescribeInstancesPaginates()
+    {
+        var result = await Aws("ec2", "describe-instances", "--filters", "Name=tag-key,Values=Pool", "--page-size", "5");
+        Assert.Equal(12, result.GetProperty("Reservations").EnumerateArray().Sum(r => r.GetProperty("Instances").GetArrayLength()));
+        Assert.Equal(3, _server.Gate.Calls["EC2:DescribeInstances"]);
+    }
+
+    [Fact]
+    public async Task StopTagAndUntag()
+    {
+        var stop = await Aws("ec2", "stop-instances", "--instance-ids", "i-0b00000000000000b");
+        var change = stop.GetProperty("StoppingInstances")[0];
+        Assert.Equal("stopping", change.GetProperty("CurrentState").GetProperty("Name").GetString());
+        Assert.Equal("running", change.GetProperty("PreviousState").GetProperty("Name").GetString());
+
+        await Aws("ec2", "create-tags", "--resources", "i-0b00000000000000b", "--tags", "Key=AutoStop:IdleSince,Value=2026-11-23T08:00:00Z");
+        var tagged = await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b");
+        var tags = tagged.GetProperty("Reservations")[0].GetProperty("Instances")[0].GetProperty("Tags").EnumerateArray().ToList();
+        Assert.Contains(tags, t => t.GetProperty("Key").GetString() == "AutoStop:IdleSince");
+
+        await Aws("ec2", "delete-tags", "--resources", "i-0b00000000000000b", "--tags", "Key=AutoStop:IdleSince");
+        var untagged = await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b");
+        Assert.DoesNotContain(untagged.GetProperty("Reservations")[0].GetProperty("Instances")[0].GetProperty("Tags").EnumerateArray(),
+            t => t.GetProperty("Key").GetString() == "AutoStop:IdleSince");
+    }
+
+    [Fact]
+    public async Task Ec2ErrorsCarryEc2Codes()
+    {
+        var (code, _, stderr) = await Run("ec2", "stop-instances", "--instance-ids", "i-0123456789abcdef0");
+        Assert.NotEqual(0, code);
+        Assert.Contains("InvalidInstanceID.NotFound", stderr);
+    }
+
+    [Fact]
+    public async Task SendCommandAndReadTheProbeOutput()
+    {
+        var sent = await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--instance-ids", "i-0a00000000000000a", "i-0b00000000000000b");
+        var commandId = sent.GetProperty("Command").GetProperty("CommandId").GetString()!;
+
+        JsonElement invocations = default;
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            invocations = (await Aws("ssm", "list-command-invocations", "--command-id", commandId, "--details")).GetProperty("CommandInvocations");
+            if (invocations.GetArrayLength() == 2 && invocations.EnumerateArray().All(i => i.GetProperty("Status").GetString() == "Success")) break;
+            await Task.Delay(100);
+        }
+        var alice = invocations.EnumerateArray().Single(i => i.GetProperty("InstanceId").GetString() == "i-0a00000000000000a");
+        var output = alice.GetProperty("CommandPlugins")[0].GetProperty("Output").GetString()!;
+        Assert.Empty(JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json")).Validate(output.TrimEnd('\n')));
+        var report = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(1, report.GetProperty("sshSessions").GetInt32());
+
+        var single = await Aws("ssm", "get-command-invocation", "--command-id", commandId, "--instance-id", "i-0b00000000000000b");
+        Assert.Equal("Success", single.GetProperty("Status").GetString());
+        Assert.Equal(0, JsonDocument.Parse(single.GetProperty("StandardOutputContent").GetString()!).RootElement.GetProperty("sshSessions").GetInt32());
+    }
+
+    [Fact]
+    public async Task SsmRefusesUnmanagedInstancesAndUnknownDocuments()
+    {
+        var info = await Aws("ssm", "describe-instance-information");
+        var managed = info.GetProperty("InstanceInformationList").EnumerateArray().Select(i => i.GetProperty("InstanceId").GetString()).ToList();
+        Assert.Contains("i-0a00000000000000a", managed);
+        Assert.DoesNotContain("i-0c00000000000000c", managed);
+
+        var (code, _, stderr) = await Run("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--instance-ids", "i-0c00000000000000c");
+        Assert.NotEqual(0, code);
+        Assert.Contains("InvalidInstanceId", stderr);
+
+        (code, _, stderr) = await Run("ssm", "send-command", "--document-name", "AWS-RunPowerShellScript", "--instance-ids", "i-0a00000000000000a");
+        Assert.NotEqual(0, code);
+        Assert.Contains("InvalidDocument", stderr);
+    }
+
+    private async Task<JsonElement> Aws(params string[] args)
+    {
+        var (code, stdout, stderr) = await Run(args);
+        Assert.True(code == 0, $"aws {string.Join(' ', args)} failed ({code}): {stderr}");
+        return stdout.Trim().Length == 0 ? default : JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
+    {
+        var start = new ProcessStartInfo("aws", ["--endpoint-url", _server.Url, "--output", "json", .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("AWS_", StringComparison.Ordinal)).ToList()) start.Environment.Remove(key);
+        start.Environment["AWS_ACCESS_KEY_ID"] = "lab";
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = "lab";
+        start.Environment["AWS_DEFAULT_REGION"] = "us-east-1";
+        start.Environment["AWS_MAX_ATTEMPTS"] = "1";
+        start.Environment["AWS_PAGER"] = "";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

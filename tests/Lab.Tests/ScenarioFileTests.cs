@@ -1,0 +1,96 @@
+using AutoStop.Lab.Fleet;
+using AutoStop.Lab.Scenarios;
+using AutoStop.TestSupport;
+
+namespace AutoStop.Lab.Tests;
+
+/// <summary>Scenario files: bad ones are refused with the path to the bad field; the shipped ones load; synthesized probe output follows the agent's schema.</summary>
+public class ScenarioFileTests
+{
+    private const string Valid = """
+        start: 2026-11-23T08:00:00Z
+        duration: 1h
+        instances:
+          - name: a
+            tags: { AutoStop: "true" }
+            sessions: [ { kind: ssh, user: alice, from: "+0m", to: "+30m" } ]
+        """;
+
+    [Theory]
+    [InlineData("kind: ssh", "kind: sssh", "instances[0].sessions[0].kind: 'sssh' is not one of ssh, ssm, tmux, preauth")]
+    [InlineData("to: \"+30m\"", "to: \"+30x\"", "instances[0].sessions[0].to: '+30x' is not a time")]
+    [InlineData("duration: 1h", "duration: soon", "duration: 'soon' is not a duration")]
+    [InlineData("  - name: a", "  - name: a\n    hibernate: true", "instances[0].hibernate: unknown field; allowed here:")]
+    [InlineData("start: 2026-11-23T08:00:00Z", "start: 2026-11-23T08:00:00", "start: '2026-11-23T08:00:00' is not a time")]
+    [InlineData("to: \"+30m\"", "to: \"-5m\"", "instances[0].sessions[0].to: '-5m' is not a time")]
+    public void BadFieldsAreNamedWithTheirPath(string find, string replace, string expected)
+    {
+        var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(Valid.Replace(find, replace)));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ASessionThatEndsBeforeItBeginsIsRefused()
+    {
+        var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(Valid.Replace("to: \"+30m\"", "to: \"+0m\"")));
+        Assert.Contains("instances[0].sessions[0].to", e.Message);
+        Assert.Contains("must be after from", e.Message);
+    }
+
+    [Fact]
+    public void InvalidYamlNamesTheLine()
+    {
+        var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse("start: 2026-11-23T08:00:00Z\ninstances:\n  - name: a\n tags: b\n"));
+        Assert.Contains("line", e.Message);
+    }
+
+    [Fact]
+    public void JsonScenariosWorkToo()
+    {
+        var scenario = ScenarioLoader.Parse("""{"start":"2026-11-23T08:00:00Z","duration":"2h","instances":[{"name":"a","count":3,"tags":{"AutoStop":"true"}}]}""");
+        Assert.Equal(TimeSpan.FromHours(2), scenario.Duration);
+        Assert.Equal(3, new LabFleet(scenario, new LabClock(scenario.Start, false)).Instances.Count);
+    }
+
+    [Fact]
+    public void EveryShippedScenarioLoads()
+    {
+        var files = Directory.GetFiles(RepoPaths.Of("lab", "scenarios"), "*.yaml");
+        Assert.NotEmpty(files);
+        foreach (var file in files) ScenarioLoader.Load(file);
+    }
+
+    [Fact]
+    public void SynthesizedProbeOutputFollowsTheAgentSchema()
+    {
+        var scenario = ScenarioLoader.Parse("""
+            start: 2026-11-23T08:00:00Z
+            duration: 1h
+            instances:
+              - name: busy
+                cpus: 4
+                sessions:
+                  - { kind: ssh, user: root, tty: true, from: "+0m", to: "+1h", idleAfter: 10m }
+                  - { kind: ssh, user: carol, tty: false, from: "+5m", to: "+1h" }
+                  - { kind: ssm, user: dave, tty: false, from: "+0m", to: "+1h" }
+                  - { kind: tmux, user: root, from: "+0m", to: "+1h" }
+                  - { kind: preauth, user: x, from: "+0m", to: "+1h" }
+                keepAlive: [ { from: "+0m", until: "+2h" } ]
+                load: [ { from: "+0m", to: "+1h", value: 2.5 } ]
+            """);
+        var fleet = new LabFleet(scenario, new LabClock(scenario.Start, false));
+        var line = ProbeSynthesizer.Build(fleet.Instances[0], scenario.Start + TimeSpan.FromMinutes(30)).TrimEnd('\n');
+
+        Assert.Empty(JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
+        var report = System.Text.Json.JsonDocument.Parse(line).RootElement;
+        Assert.Equal(2, report.GetProperty("sshSessions").GetInt32());
+        Assert.Equal(1, report.GetProperty("sshNoTtySessions").GetInt32());
+        Assert.Equal(1, report.GetProperty("ssmSessions").GetInt32());
+        Assert.Equal(1, report.GetProperty("multiplexerSessions").GetInt32());
+        Assert.Equal(1, report.GetProperty("preauthConnections").GetInt32());
+        Assert.Equal(20 * 60, report.GetProperty("minTtyIdleSeconds").GetInt64());
+        Assert.Equal(90 * 60, report.GetProperty("keepAliveSeconds").GetInt64());
+        Assert.Equal(25 * 60, report.GetProperty("lastLoginAgeSeconds").GetInt64());
+        Assert.Equal(["carol", "dave", "root"], report.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
+    }
+}
