@@ -1,0 +1,148 @@
+"""The stop methods AutoStop is compared with, simulated minute by minute on the same traces, and the scoring.
+
+Every method sees the same people: a person arriving at a stopped instance starts it. Scores, per method:
+- waste: instance-hours running while idle (no SSH/SSM session, no keep-alive) past the 15-minute threshold;
+- sessions interrupted: a person's session live when the instance was stopped (or begun while it was stopping);
+- keep-alive jobs cut: a batch job's keep-alive window live at a stop;
+- stops per instance-day.
+"""
+import random
+from datetime import datetime
+
+from traces import MINUTES, START
+
+THRESHOLD = 15
+
+
+def live(sessions, t):
+    return [s for s in sessions if s["from"] <= t < s["to"]]
+
+
+def active(inst, t):
+    return bool(live(inst["sessions"], t)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
+
+
+def arrivals(inst):
+    return {s["from"] for s in inst["sessions"]}
+
+
+def simulate(inst, wants_stop):
+    """Runs one instance through the week. wants_stop(t, minutes_since_boot, state) -> bool is asked each running
+    minute; returns the list of (stop_minute, start_minute_or_None) intervals as a stop timeline."""
+    starts = arrivals(inst)
+    running, boot, stops = True, -60, []
+    state = {}
+    for t in range(MINUTES):
+        if not running:
+            if t in starts:
+                running, boot, state = True, t, {}
+                stops[-1][1] = t
+            continue
+        if wants_stop(inst, t, t - boot, state):
+            running = False
+            stops.append([t, None])
+    return stops
+
+
+def oracle(inst, t, since_boot, state):
+    """Stops exactly when the instance has been idle for the threshold."""
+    if active(inst, t):
+        state["idle"] = 0
+        return False
+    state["idle"] = state.get("idle", 0) + 1
+    return state["idle"] > THRESHOLD
+
+
+# What `ps ax | grep sshd | grep '\[priv\]'` adds per live session, as bench/old-method/establish.sh measured on a
+# real sshd: a non-root login (terminal or not) shows an "sshd: user [priv]" monitor; root logins run as
+# "sshd: root@pts/N" / "root@notty" with no [priv] process; Session Manager sessions are not sshd at all.
+GREP_SEES = {("ssh", False): 1, ("ssh", True): 0, ("ssm", False): 0, ("ssm", True): 0}
+
+
+def grep_count(inst, t):
+    return sum(GREP_SEES[(s["kind"], s["user"] == "root")] for s in live(inst["sessions"], t))
+
+
+def old_method(inst, t, since_boot, state):
+    """Samples the grep every minute (cron) and stops after 15 consecutive zero samples (the per-instance alarm)."""
+    if grep_count(inst, t) > 0:
+        state["zeros"] = 0
+        return False
+    state["zeros"] = state.get("zeros", 0) + 1
+    return state["zeros"] >= 15
+
+
+def cpu_model(seed):
+    rng = random.Random(seed)
+
+    def cpu(inst, t):
+        load = 1.0
+        for s in live(inst["sessions"], t):
+            idle_terminal = "idleAfter" in s and t >= s["from"] + s["idleAfter"]
+            if idle_terminal:
+                continue
+            if s["kind"] == "ssm":
+                load += rng.uniform(5, 30) if rng.random() < 0.3 else 0.3
+            elif s["tty"]:
+                load += rng.uniform(5, 40) if rng.random() < 0.35 else 0.5
+            else:
+                load += rng.uniform(3, 20) if rng.random() < 0.5 else 0.5
+        if any(k["from"] <= t < k["until"] for k in inst["keepAlive"]):
+            load += rng.uniform(60, 95)
+        return min(load, 100.0)
+
+    return cpu
+
+
+def cpu_alarm(threshold=5.0, seed=7):
+    """A CloudWatch CPUUtilization alarm: average below `threshold` % for three 5-minute periods, then stop."""
+    cpu = cpu_model(seed)
+
+    def decide(inst, t, since_boot, state):
+        state.setdefault("samples", []).append(cpu(inst, t))
+        if (t + 1) % 5 != 0:
+            return False
+        period = state["samples"][-5:]
+        state["samples"] = []
+        state["low"] = state.get("low", 0) + 1 if sum(period) / len(period) < threshold else 0
+        return state["low"] >= 3
+
+    return decide
+
+
+def score(inst, stops):
+    """Waste, interruptions, cut jobs and stop count of one instance under a stop timeline."""
+    stopped_at = {s for s, _ in stops}
+    running = [True] * MINUTES
+    for s, e in stops:
+        for t in range(s, e if e is not None else MINUTES):
+            running[t] = False
+    waste, idle, was_running = 0, 0, True
+    for t in range(MINUTES):
+        if not running[t]:
+            was_running = False
+            continue
+        if not was_running:
+            idle = 0
+        was_running = True
+        if active(inst, t):
+            idle = 0
+            continue
+        idle += 1
+        if idle > THRESHOLD:
+            waste += 1
+    interrupted = sum(1 for s in inst["sessions"] for t in stopped_at if s["from"] <= t < s["to"] or t < s["from"] < t + 1)
+    cut = sum(1 for k in inst["keepAlive"] for t in stopped_at if k["from"] <= t < k["until"])
+    return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "stops": len(stops)}
+
+
+def timeline_to_stops(timeline, start=START):
+    """The lab's state timeline (summary.json) as (stop_minute, start_minute) intervals."""
+    stops = []
+    for change in timeline:
+        t = int((datetime.strptime(change["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=start.tzinfo) - start).total_seconds() // 60)
+        if change["state"] == "stopping":
+            stops.append([t, None])
+        elif change["state"] in ("running", "pending") and stops and stops[-1][1] is None:
+            stops[-1][1] = t
+    return stops

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Establishes, on a real OpenSSH sshd on 127.0.0.1, which sessions the old method's sample
+#   ps ax | grep sshd | grep '\[priv\]'
+# counts and which it misses. Prints one line per session kind: "kind matches=N" (N = lines the grep adds).
+# bench/run.sh feeds these counts into the old method's model. Needs root (sshd, a throwaway user).
+set -euo pipefail
+command -v /usr/sbin/sshd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
+command -v sshpass >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sshpass >/dev/null; }
+DIR=$(mktemp -d /tmp/autostop-establish.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null; userdel -r astest 2>/dev/null || true; rm -rf "$DIR"; }
+trap cleanup EXIT
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
+mkdir -p /run/sshd
+cat >"$DIR/sshd_config" <<CFG
+ListenAddress 127.0.0.1
+Port $PORT
+HostKey $DIR/host_key
+PermitRootLogin yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM yes
+PidFile $DIR/sshd.pid
+CFG
+id astest >/dev/null 2>&1 || useradd -m astest
+echo 'astest:astest-pw-1' | chpasswd
+echo 'root:root-pw-1' | chpasswd
+/usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
+for _ in $(seq 50); do [ -s "$DIR/sshd.pid" ] && break; sleep 0.1; done
+SSHD_PID=$(cat "$DIR/sshd.pid")
+SSH=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$PORT")
+count() { ps ax | grep sshd | grep -c '\[priv\]' || true; }
+settle() { sleep 1.5; }
+base=$(count)
+echo "openssh $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)"
+
+measure() { # kind, command...
+  local kind=$1; shift
+  "$@" & local pid=$!; PIDS+=("$pid"); settle
+  echo "$kind matches=$(( $(count) - base ))"
+  ps ax -o args | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; settle
+}
+measure user-tty    sshpass -p astest-pw-1 ssh -tt "${SSH[@]}" astest@127.0.0.1 'sleep 20'
+measure user-notty  sshpass -p astest-pw-1 ssh -T "${SSH[@]}" astest@127.0.0.1 'sleep 20'
+measure root-tty    sshpass -p root-pw-1 ssh -tt "${SSH[@]}" root@127.0.0.1 'sleep 20'
+measure root-notty  sshpass -p root-pw-1 ssh -T "${SSH[@]}" root@127.0.0.1 'sleep 20'
+measure preauth     bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo SSH-2.0-scanner >&3; sleep 20"
+echo "ssm-session-worker matches=0"
+echo "titles seen:"; cat "$DIR/titles.txt"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Regenerates bench/RESULTS.md and bench/decision-quality.png: decision quality (AutoStop through the lab vs the old
+# cron + [priv] grep method, a CPU alarm and the oracle), tick cost for N = 10..5,000, AOT vs JIT cold start, cost.
+# Also bench/probe/RESULTS.md when bench/probe/run.sh exists. Takes about 10 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+if ! $PY -c 'import matplotlib' 2>/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null
+fi
+dotnet build lab -c Release -nologo -v q
+dotnet build functions/AutoStop -c Release -nologo -v q
+dotnet publish functions/AutoStop -c Release -r linux-x64 -o functions/AutoStop/bin/lab-aot -nologo -v q
+export BENCH_WORK=${BENCH_WORK:-$(mktemp -d /tmp/autostop-bench.XXXXXX)}
+bash bench/old-method/establish.sh | tee "$BENCH_WORK/establish.txt"
+(cd bench && $PY bench.py)
+if [ -x bench/probe/run.sh ] || [ -f bench/probe/run.sh ]; then bash bench/probe/run.sh; fi
+echo "bench: wrote bench/RESULTS.md and bench/decision-quality.png (work files in $BENCH_WORK)"

@@ -1,0 +1,140 @@
+"""Seeded session traces for a fleet of 50 instances over 7 days, and the lab scenario that replays them.
+
+Minute resolution; t = minutes since the start (a Monday, 00:00 UTC). Each instance has person sessions
+(kind ssh|ssm, user, tty, from, to, idleAfter for a terminal forgotten open), keep-alive windows (batch jobs)
+and load windows. A person arriving at a stopped instance starts it (every method is judged on the same rule).
+"""
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+START = datetime(2026, 11, 23, tzinfo=timezone.utc)  # a Monday
+DAYS = 7
+MINUTES = DAYS * 24 * 60
+
+
+def iso(t):
+    return (START + timedelta(minutes=t)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def session(kind, user, tty, start, end, idle_after=None):
+    s = {"kind": kind, "user": user, "tty": tty, "from": int(start), "to": int(end)}
+    if idle_after is not None:
+        s["idleAfter"] = int(idle_after)
+    return s
+
+
+def workday_blocks(rng, day):
+    """Morning and afternoon blocks of a working day, in minutes since start."""
+    base = day * 1440
+    arrive = base + rng.randint(8 * 60 + 30, 9 * 60 + 45)
+    lunch = base + rng.randint(12 * 60, 12 * 60 + 45)
+    back = lunch + rng.randint(30, 75)
+    leave = base + rng.randint(17 * 60, 19 * 60)
+    return [(arrive, lunch), (back, leave)]
+
+
+def generate(seed=42):
+    rng = random.Random(seed)
+    instances = []
+
+    def add(name, kind):
+        inst = {"name": name, "archetype": kind, "sessions": [], "keepAlive": [], "load": []}
+        instances.append(inst)
+        return inst
+
+    for i in range(20):  # terminal users; three of them log in as root
+        inst = add(f"dev-{i + 1:02d}", "dev")
+        user = "root" if i < 3 else f"dev{i + 1}"
+        for day in range(DAYS):
+            weekend = day >= 5
+            if weekend and rng.random() > 0.1:
+                continue
+            blocks = workday_blocks(rng, day)
+            for n, (a, b) in enumerate(blocks):
+                if n == 1 and rng.random() < 0.15:  # forgotten open terminal: stays open until the next morning
+                    inst["sessions"].append(session("ssh", user, True, a, b + rng.randint(10 * 60, 15 * 60), idle_after=b - a))
+                else:
+                    inst["sessions"].append(session("ssh", user, True, a, b))
+            for _ in range(rng.randint(0, 3)):  # scp / rsync: a minute or two, no terminal
+                t = day * 1440 + rng.randint(8 * 60, 20 * 60)
+                inst["sessions"].append(session("ssh", user, False, t, t + rng.randint(1, 3)))
+    for i in range(10):  # VS Code Remote / Cloud9: long connections without a terminal
+        inst = add(f"ide-{i + 1:02d}", "ide")
+        for day in range(5):
+            for a, b in workday_blocks(rng, day):
+                inst["sessions"].append(session("ssh", f"ide{i + 1}", False, a, b))
+    for i in range(6):  # Session Manager only
+        inst = add(f"ssm-{i + 1:02d}", "ssm")
+        for day in range(5):
+            t = day * 1440 + rng.randint(8 * 60 + 30, 10 * 60)
+            for _ in range(rng.randint(2, 4)):
+                length = rng.randint(30, 120)
+                inst["sessions"].append(session("ssm", f"ssm{i + 1}", True, t, t + length))
+                t += length + rng.randint(20, 90)
+    for i in range(5):  # CI targets: short connections, some as root
+        inst = add(f"ci-{i + 1:02d}", "ci")
+        for day in range(DAYS):
+            for _ in range(rng.randint(5, 20) if day < 5 else rng.randint(0, 3)):
+                t = day * 1440 + rng.randint(6 * 60, 22 * 60)
+                inst["sessions"].append(session("ssh", "root" if rng.random() < 0.4 else "ci", False, t, t + rng.randint(1, 3)))
+    for i in range(4):  # long batch jobs holding a keep-alive; the owner logs in to start them
+        inst = add(f"batch-{i + 1:02d}", "batch")
+        for day in range(DAYS):
+            if rng.random() < 0.3:
+                continue
+            t = day * 1440 + rng.randint(0, 23 * 60)
+            length = rng.randint(180, 600)
+            inst["sessions"].append(session("ssh", f"batch{i + 1}", True, t, t + 3))
+            inst["keepAlive"].append({"from": t + 2, "until": t + length})
+            inst["load"].append({"from": t + 2, "to": t + length, "value": 3.5})
+    for i in range(5):  # started by hand at odd hours (nights, weekends)
+        inst = add(f"odd-{i + 1:02d}", "odd")
+        for _ in range(rng.randint(3, 5)):
+            day = rng.randint(0, DAYS - 1)
+            hour = rng.choice([0, 1, 2, 5, 6, 21, 22, 23]) if day < 5 else rng.randint(0, 23)
+            t = day * 1440 + hour * 60 + rng.randint(0, 59)
+            inst["sessions"].append(session("ssh", f"odd{i + 1}", True, t, t + rng.randint(30, 120)))
+    for inst in instances:
+        inst["sessions"] = [s for s in sorted(inst["sessions"], key=lambda s: s["from"]) if s["from"] < MINUTES]
+        for s in inst["sessions"]:
+            s["to"] = min(s["to"], MINUTES)
+    return instances
+
+
+def to_scenario(instances, tick_minutes=5, idle_minutes=15):
+    """The lab scenario (JSON, which the lab reads as YAML) that replays the traces through the real function."""
+    def session_json(s):
+        out = {"kind": s["kind"], "user": s["user"], "tty": s["tty"], "from": iso(s["from"]), "to": iso(s["to"])}
+        if "idleAfter" in s:
+            out["idleAfter"] = f"{s['idleAfter']}m"
+        return out
+
+    return {
+        "name": f"week-{len(instances)}",
+        "start": iso(0),
+        "tickMinutes": tick_minutes,
+        "duration": f"{DAYS}d",
+        "seed": 42,
+        "functionTimeoutSeconds": 120,
+        "config": {"AUTOSTOP_IDLE_MINUTES": str(idle_minutes)},
+        "instances": [
+            {
+                "name": inst["name"],
+                "id": "i-" + format(0x0B000000000000000 + n, "017x"),
+                "tags": {"AutoStop": "true"},
+                "launchTime": iso(-60),
+                "sessions": [session_json(s) for s in inst["sessions"]],
+                "keepAlive": [{"from": iso(k["from"]), "until": iso(k["until"])} for k in inst["keepAlive"]],
+                "load": [{"from": iso(l["from"]), "to": iso(l["to"]), "value": l["value"]} for l in inst["load"]],
+            }
+            for n, inst in enumerate(instances)
+        ],
+    }
+
+
+if __name__ == "__main__":
+    import sys
+    out = sys.argv[1] if len(sys.argv) > 1 else "/dev/stdout"
+    with open(out, "w") as f:
+        json.dump(to_scenario(generate()), f, indent=1)
