@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# AutoStop session probe, run as root by SSM Run Command (document AutoStop-SessionProbe). Read-only: it changes
+# nothing on the instance and writes one line of JSON (agent/schema.json, version 1) to stdout.
+#
+# What counts (established on a real OpenSSH 9.2 sshd, see tests/checks/agent-real-sshd.sh, and on the process
+# titles of OpenSSH 7.4 to 10.x in tests/Agent.Tests/Fixtures):
+# - Every client connection is one process forked by the sshd listener (its "monitor"): "sshd: user [priv]",
+#   "sshd: [accepted]", or, on 9.8+, "sshd-session: ...". Once the connection has authenticated, exactly one
+#   process of that connection carries the title "user@pts/N[,pts/M]" or "user@notty" (for root it is the monitor
+#   itself: "sshd: root@pts/0"; for others its child). Multiplexed channels share it ("alice@pts/2,pts/4").
+# - So: a connection is authenticated (an SSH session) when its process tree has a "user@..." title; otherwise it
+#   is pre-auth (a scanner, a password prompt), never a session. The old `grep sshd | grep '\[priv\]'` misses
+#   root logins (no [priv] process) and counts a user sitting at the password prompt ("sshd: alice [priv]").
+# - A Session Manager session is one ssm-session-worker process.
+#
+# Test seam (environment variables; unset on instances):
+#   AUTOSTOP_PROBE_PS            file holding "PID PPID ARGS" lines (as `ps -eo pid=,ppid=,args=`) instead of live ps
+#   AUTOSTOP_PROBE_AUTH_LOG      auth log to read logins from instead of auth.log/secure/journal/wtmp
+#   AUTOSTOP_PROBE_NOW           the current time, epoch seconds
+#   AUTOSTOP_PROBE_KEEPALIVE     keep-alive marker file (default /run/autostop/keepalive-until)
+#   AUTOSTOP_PROBE_DEV           where tty devices live (default /dev), for terminal idle times
+#   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load and CPU count
+set -u
+export LC_ALL=C
+VERSION="1.0.0"
+NOW=${AUTOSTOP_PROBE_NOW:-$(date +%s)}
+PROC=${AUTOSTOP_PROBE_PROC:-/proc}
+DEV=${AUTOSTOP_PROBE_DEV:-/dev}
+KEEPALIVE=${AUTOSTOP_PROBE_KEEPALIVE:-/run/autostop/keepalive-until}
+ERRORS=()
+
+json_string() { # escapes for JSON and truncates to $2 characters
+  local s=${1:0:${2:-160}}
+  s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\t'/ }; s=${s//$'\n'/ }; s=${s//$'\r'/ }
+  printf '"%s"' "$s"
+}
+add_error() { [ ${#ERRORS[@]} -lt 8 ] && ERRORS+=("$1"); }
+
+# --- processes ----------------------------------------------------------------------------------------------
+if [ -n "${AUTOSTOP_PROBE_PS:-}" ]; then
+  PS_TABLE=$(cat "$AUTOSTOP_PROBE_PS" 2>/dev/null) || { add_error "cannot read $AUTOSTOP_PROBE_PS"; PS_TABLE=""; }
+else
+  PS_TABLE=$(ps -eo pid=,ppid=,args= 2>/dev/null) || { add_error "ps failed"; PS_TABLE=""; }
+fi
+
+# One awk pass classifies every sshd connection and counts the other session kinds.
+# Prints: ssh notty preauth ssm mux users(comma list or -) ttys(comma list or -)
+read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk '
+  function sshd_title(a) { return a ~ /^sshd(-session|-auth)?: / }
+  function listener(a) { return a ~ /\[listener\]/ || a ~ /^(\/usr)?(\/local)?\/s?bin\/sshd( |$)/ || a ~ /^sshd( -|$)/ }
+  $1 ~ /^[0-9]+$/ {
+    pid = $1; ppid[pid] = $2
+    args = $0; sub(/^[ \t]*[0-9]+[ \t]+[0-9]+[ \t]+/, "", args); title[pid] = args
+    n++; order[n] = pid
+  }
+  END {
+    ssh = notty = preauth = ssm = mux = 0; users = ""; ttys = ""
+    for (i = 1; i <= n; i++) {
+      p = order[i]; a = title[p]
+      split(a, w, " "); cmd = w[1]; sub(/.*\//, "", cmd)
+      if (cmd == "ssm-session-worker") {
+        ssm++
+        u = w[2]; sub(/-[^-]*$/, "", u)
+        if (u != "") seen_user[u] = 1
+      }
+      if (a ~ /^tmux: server/ || cmd == "SCREEN") mux++
+      if (!sshd_title(a) || listener(a)) continue
+      q = ppid[p]
+      if (q in title && sshd_title(title[q]) && !listener(title[q])) continue   # not the root of its connection
+      root[p] = 1
+    }
+    for (i = 1; i <= n; i++) {   # each authenticated title belongs to the connection root above it
+      p = order[i]; a = title[p]
+      if (!sshd_title(a) || a !~ /^[^ ]+ [^ @]+@[^ ]+/) continue
+      r = p
+      while (!(r in root) && (r in ppid) && (ppid[r] in title)) r = ppid[r]
+      if (!(r in root) || (r in authed)) continue
+      authed[r] = 1; ssh++
+      s = a; sub(/^[^ ]+ /, "", s); u = s; sub(/@.*/, "", u); t = s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
+      seen_user[u] = 1
+      if (t !~ /^(pts|tty)/) notty++
+      else { m = split(t, tl, ","); for (k = 1; k <= m; k++) ttys = ttys (ttys == "" ? "" : ",") tl[k] }
+    }
+    for (r in root) if (!(r in authed)) preauth++
+    for (u in seen_user) { gsub(/[^A-Za-z0-9._-]/, "?", u); users = users (users == "" ? "" : ",") substr(u, 1, 32) }
+    print ssh, notty, preauth, ssm, mux, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys)
+  }')
+
+# --- terminal idle: the tty device is touched whenever its user types (what `w` reports) --------------------
+MIN_IDLE=null
+if [ "${TTYS:--}" != "-" ]; then
+  IFS=',' read -r -a tty_list <<<"$TTYS"
+  for t in "${tty_list[@]}"; do
+    atime=$(stat -c %X "$DEV/$t" 2>/dev/null) || { add_error "cannot stat $DEV/$t"; continue; }
+    idle=$(( NOW - atime )); [ "$idle" -lt 0 ] && idle=0
+    if [ "$MIN_IDLE" = null ] || [ "$idle" -lt "$MIN_IDLE" ]; then MIN_IDLE=$idle; fi
+  done
+fi
+
+# --- the most recent successful SSH login, even one that already ended ----------------------------------------
+to_epoch() { # a log timestamp (ISO-8601 or syslog "Nov 22 17:33:05") to epoch seconds; a year-less stamp from the future is last year's
+  local e
+  e=$(date -d "$1" +%s 2>/dev/null) || return 1
+  if [ "$e" -gt $(( NOW + 86400 )) ]; then e=$(date -d "$1 -1 year" +%s 2>/dev/null) || return 1; fi
+  echo "$e"
+}
+last_accepted_line() { grep -a -E 'sshd(-session)?\[[0-9]+\]: Accepted [^ ]+ for ' "$1" 2>/dev/null | tail -n 1; }
+LOGIN_EPOCH=""
+log_stamp() { # the timestamp at the start of a syslog line: "2026-11-22T17:33:05.123+00:00 host ..." or "Nov 22 17:33:05 host ..."
+  local line=$1
+  if [[ $line =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+([+-][0-9:]+|Z)?) ]]; then echo "${BASH_REMATCH[1]}";
+  elif [[ $line =~ ^([A-Z][a-z]{2}\ +[0-9]+\ [0-9:]{8}) ]]; then echo "${BASH_REMATCH[1]}"; fi
+}
+from_text_log() {
+  local line stamp
+  line=$(last_accepted_line "$1")
+  [ -n "$line" ] || return 0
+  stamp=$(log_stamp "$line")
+  if [ -z "$stamp" ] || ! LOGIN_EPOCH=$(to_epoch "$stamp"); then add_error "unreadable time in $1"; fi
+}
+if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}" ]; then
+  if [ -r "$AUTOSTOP_PROBE_AUTH_LOG" ]; then from_text_log "$AUTOSTOP_PROBE_AUTH_LOG"; else add_error "cannot read $AUTOSTOP_PROBE_AUTH_LOG"; fi
+elif [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then
+  for f in /var/log/auth.log /var/log/secure; do [ -r "$f" ] && from_text_log "$f"; done
+elif command -v journalctl >/dev/null 2>&1; then
+  line=$(timeout 2 journalctl -q -r -o short-unix -n 2000 _COMM=sshd + _COMM=sshd-session 2>/dev/null | grep -a -m 1 -E 'Accepted [^ ]+ for ')
+  [ -n "$line" ] && LOGIN_EPOCH=${line%%.*}
+elif command -v last >/dev/null 2>&1; then
+  line=$(last -F -w -n 20 2>/dev/null | grep -a -E 'pts/|ssh' | head -n 1)
+  if [[ $line =~ ([A-Z][a-z]{2}\ [A-Z][a-z]{2}\ +[0-9]+\ [0-9:]{8}\ [0-9]{4}) ]]; then LOGIN_EPOCH=$(to_epoch "${BASH_REMATCH[1]}"); fi
+fi
+LOGIN_AGE=null
+if [[ ${LOGIN_EPOCH:-} =~ ^[0-9]+$ ]]; then LOGIN_AGE=$(( NOW - LOGIN_EPOCH )); [ "$LOGIN_AGE" -lt 0 ] && LOGIN_AGE=0; fi
+
+# --- keep-alive marker: "keep this up until" (epoch seconds or ISO-8601) -------------------------------------
+KEEP=null
+if [ -e "$KEEPALIVE" ]; then
+  raw=$(head -c 64 "$KEEPALIVE" 2>/dev/null | tr -d ' \t\r\n')
+  if [[ $raw =~ ^[0-9]+$ ]]; then until_epoch=$raw; else until_epoch=$(date -d "$raw" +%s 2>/dev/null) || until_epoch=""; fi
+  if [ -z "$until_epoch" ]; then add_error "keep-alive marker $KEEPALIVE holds '$raw', not a time"
+  elif [ "$until_epoch" -gt "$NOW" ]; then KEEP=$(( until_epoch - NOW )); fi
+fi
+
+# --- machine facts ----------------------------------------------------------------------------------------------
+UPTIME=0; LOAD=0; CPUS=1
+if read -r up _ <"$PROC/uptime" 2>/dev/null; then UPTIME=${up%%.*}; else add_error "cannot read $PROC/uptime"; fi
+if read -r l1 _ <"$PROC/loadavg" 2>/dev/null; then LOAD=$l1; else add_error "cannot read $PROC/loadavg"; fi
+c=$(grep -c '^processor' "$PROC/cpuinfo" 2>/dev/null) || c=0
+if [ "$c" -ge 1 ]; then CPUS=$c; else add_error "cannot count CPUs in $PROC/cpuinfo"; fi
+
+# --- the line ---------------------------------------------------------------------------------------------------
+users_json=""
+if [ "${USERS:--}" != "-" ]; then
+  IFS=',' read -r -a user_list <<<"$USERS"
+  count=0
+  for u in "${user_list[@]}"; do
+    [ $count -ge 16 ] && break
+    users_json+="${users_json:+,}$(json_string "$u" 32)"; count=$((count + 1))
+  done
+fi
+errors_json=""
+for e in "${ERRORS[@]}"; do errors_json+="${errors_json:+,}$(json_string "$e" 160)"; done
+printf '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"users":[%s],"lastLoginAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"errors":[%s]}\n' \
+  "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "$users_json" "$LOGIN_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$errors_json"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The probe on a real OpenSSH sshd (127.0.0.1, a free port, a throwaway host key and config): root with a terminal,
+# a normal user without one, one multiplexed connection carrying two channels, one connection left at the password
+# prompt, and a login that already ended. The counts must be exact. Needs root (it starts sshd, adds two users).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PROBE=$PWD/agent/session-probe.sh
+need=()
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v script >/dev/null || need+=(bsdutils)
+if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; fi
+
+DIR=$(mktemp -d /tmp/autostop-sshd.XXXXXX)
+chmod 755 "$DIR"
+PIDS=()
+cleanup() {
+  # Every process this test starts names $DIR in its arguments: end them all, so nothing holds our output open.
+  pkill -f "$DIR" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for u in astest astest2; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do userdel -r "$u" >/dev/null 2>&1 && break; id "$u" >/dev/null 2>&1 || break; sleep 0.3; done
+  done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
+cp "$DIR/client_key.pub" "$DIR/authorized_keys"; chmod 644 "$DIR/authorized_keys"
+for u in astest astest2; do id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"; done
+mkdir -p /run/sshd
+cat >"$DIR/sshd_config" <<CFG
+ListenAddress 127.0.0.1
+Port $PORT
+HostKey $DIR/host_key
+PidFile $DIR/sshd.pid
+AuthorizedKeysFile $DIR/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication yes
+KbdInteractiveAuthentication yes
+UsePAM yes
+CFG
+AUTH_LOG=$DIR/auth.log
+# sshd -e logs to stderr without timestamps; stamp each line as syslog would, so the probe reads it like auth.log.
+/usr/sbin/sshd -D -e -f "$DIR/sshd_config" 2> >(while IFS= read -r line; do printf '%(%b %e %H:%M:%S)T localhost sshd[%d]: %s\n' -1 "$$" "$line"; done >>"$AUTH_LOG") &
+PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+
+SSH=(ssh -i "$DIR/client_key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -p "$PORT")
+probe() { AUTOSTOP_PROBE_AUTH_LOG=$AUTH_LOG bash "$PROBE"; }
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(",".join(sorted(v)) if isinstance(v,list) else v)' "$1" "$2"; }
+expect() { # name, got, want
+  if [ "$2" != "$3" ]; then echo "FAIL: $1 is '$2', expected '$3'"; echo "probe: $LINE"; pgrep -a sshd; exit 1; fi
+  echo "ok: $1 = $2"
+}
+wait_for() { # until the probe's field reaches the value (bounded)
+  for _ in $(seq 50); do LINE=$(probe); [ "$(field "$LINE" "$1")" = "$2" ] && return 0; sleep 0.2; done
+}
+
+# 1. A login that came and went: nothing live, but its age is known.
+"${SSH[@]}" -T astest@127.0.0.1 true
+sleep 2
+LINE=$(probe)
+expect "sshSessions after the login ended" "$(field "$LINE" sshSessions)" 0
+age=$(field "$LINE" lastLoginAgeSeconds)
+if ! [[ $age =~ ^[0-9]+$ ]] || [ "$age" -lt 1 ] || [ "$age" -gt 30 ]; then
+  echo "FAIL: lastLoginAgeSeconds '$age' does not reflect the login 2 s ago"; echo "$LINE"; tail -5 "$AUTH_LOG"; exit 1
+fi
+echo "ok: lastLoginAgeSeconds = $age after a login that ended"
+
+# 2. Live sessions.
+"${SSH[@]}" -tt root@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # root, terminal
+"${SSH[@]}" -T astest@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # user, no terminal
+"${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)
+for _ in $(seq 50); do [ -S "$DIR/cm" ] && break; sleep 0.1; done
+"${SSH[@]}" -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
+# Stays at the password prompt: a terminal (script) and no password ever typed.
+: >"$DIR/no-input"
+(tail -f "$DIR/no-input" | script -qfc "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/prompt_known_hosts -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT astest@127.0.0.1" /dev/null >/dev/null 2>&1) & PIDS+=($!)
+wait_for sshSessions 3
+sleep 1
+LINE=$(probe)
+echo "probe: $LINE"
+expect sshSessions "$(field "$LINE" sshSessions)" 3
+expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 1
+expect users "$(field "$LINE" users)" "astest,astest2,root"
+expect preauthConnections "$(field "$LINE" preauthConnections)" 1
+expect ssmSessions "$(field "$LINE" ssmSessions)" 0
+idle=$(field "$LINE" minTtyIdleSeconds)
+[[ $idle =~ ^[0-9]+$ ]] || { echo "FAIL: minTtyIdleSeconds '$idle' with two terminals open"; exit 1; }
+echo "ok: minTtyIdleSeconds = $idle"
+python3 - "$LINE" <<'PY'
+import json, sys
+line = sys.argv[1]
+assert len(line) < 2500, len(line)
+json.loads(line)
+PY
+echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 3 sessions (root+tty, user notty, 2-channel multiplexed), 1 at the password prompt, ended login seen: exact"
