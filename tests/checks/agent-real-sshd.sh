@@ -17,6 +17,7 @@ PIDS=()
 cleanup() {
   # Every process this test starts names $DIR in its arguments: end them all, so nothing holds our output open.
   pkill -f "$DIR" 2>/dev/null || true
+  pkill -u astest 2>/dev/null || true; pkill -u astest2 2>/dev/null || true
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.5
   for u in astest astest2; do
@@ -73,11 +74,11 @@ fi
 echo "ok: lastLoginAgeSeconds = $age after a login that ended"
 
 # 2. Live sessions.
-"${SSH[@]}" -tt root@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # root, terminal
-"${SSH[@]}" -T astest@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # user, no terminal
-"${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)
+"${SSH[@]}" -tt root@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # root, terminal
+"${SSH[@]}" -T astest@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # user, no terminal
+"${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)
 for _ in $(seq 50); do [ -S "$DIR/cm" ] && break; sleep 0.1; done
-"${SSH[@]}" -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 'sleep 60' >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
+"${SSH[@]}" -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
 # Stays at the password prompt: a terminal (script) and no password ever typed.
 : >"$DIR/no-input"
 (tail -f "$DIR/no-input" | script -qfc "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/prompt_known_hosts -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT astest@127.0.0.1" /dev/null >/dev/null 2>&1) & PIDS+=($!)
