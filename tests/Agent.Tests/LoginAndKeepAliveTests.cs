@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AutoStop.TestSupport;
+
+namespace AutoStop.Agent.Tests;
+
+/// <summary>The last login (from the log formats instances have) and the keep-alive marker and its helper.</summary>
+public class LoginAndKeepAliveTests
+{
+    [Theory]
+    [InlineData("auth-debian-rfc3339.log", 180)]   // Debian/Ubuntu rsyslog, high-precision timestamps; a closed session
+    [InlineData("secure-rhel-syslog.log", 180)]    // RHEL /var/log/secure, year-less syslog timestamps
+    [InlineData("auth-sshd-session.log", 300)]     // OpenSSH 9.8+ logs as sshd-session
+    public void TheLastSuccessfulLoginIsFound(string log, long age)
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = ProbeRunner.Fixture(log);
+        var (report, line) = probe.Run();
+        Assert.True(age == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void AYearLessStampFromTheFutureIsLastYears()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = ProbeRunner.Fixture("auth-year-boundary.log");
+        probe.Environment["AUTOSTOP_PROBE_NOW"] = DateTimeOffset.Parse("2027-01-01T00:05:00Z").ToUnixTimeSeconds().ToString();
+        var (report, line) = probe.Run();
+        Assert.True(600 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void FailedAndInvalidLoginsAreNotLogins()
+    {
+        using var probe = new ProbeRunner();
+        var (report, _) = probe.Run(); // auth-no-login.log: only an invalid user
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("lastLoginAgeSeconds").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("1795372385", 3600L)]                   // epoch seconds
+    [InlineData("2026-11-22T18:33:05Z\n", 3600L)]       // ISO-8601
+    [InlineData("1795368000", null)]                    // expired
+    public void KeepAliveMarker(string content, long? seconds)
+    {
+        using var probe = new ProbeRunner();
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], content);
+        var (report, _) = probe.Run();
+        var value = report.GetProperty("keepAliveSeconds");
+        if (seconds is null) Assert.Equal(JsonValueKind.Null, value.ValueKind);
+        else Assert.Equal(seconds, value.GetInt64());
+    }
+
+    [Fact]
+    public void AnUnreadableMarkerIsAnErrorNotAKeepAlive()
+    {
+        using var probe = new ProbeRunner();
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], "tomorrow-ish");
+        var (report, _) = probe.Run();
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("keepAliveSeconds").ValueKind);
+        Assert.Contains(report.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("tomorrow-ish"));
+    }
+
+    [Theory]
+    [InlineData("2h", 7200)]
+    [InlineData("90m", 5400)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("1d", 86400)]
+    public void TheHelperWritesWhatTheProbeReads(string argument, long seconds)
+    {
+        using var probe = new ProbeRunner();
+        var (code, _, stderr) = Helper(probe, argument);
+        Assert.True(code == 0, stderr);
+        var (report, _) = probe.Run();
+        Assert.Equal(seconds, report.GetProperty("keepAliveSeconds").GetInt64());
+
+        Assert.Equal(0, Helper(probe, "off").Code);
+        Assert.Equal(JsonValueKind.Null, probe.Run().Report.GetProperty("keepAliveSeconds").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("2x")]
+    [InlineData("0m")]
+    [InlineData("40d")]
+    [InlineData("2020-01-01T00:00:00Z")]
+    public void TheHelperRefusesBadValuesByName(string argument)
+    {
+        using var probe = new ProbeRunner();
+        var (code, _, stderr) = Helper(probe, argument);
+        Assert.Equal(2, code);
+        Assert.Contains($"'{argument}'", stderr);
+        Assert.False(File.Exists(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"]));
+    }
+
+    private static (int Code, string Stdout, string Stderr) Helper(ProbeRunner probe, string argument)
+    {
+        var start = new ProcessStartInfo("bash", [RepoPaths.Of("agent", "autostop-keepalive"), argument])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["AUTOSTOP_KEEPALIVE_FILE"] = probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"];
+        start.Environment["AUTOSTOP_PROBE_NOW"] = ProbeRunner.Now.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEnd();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit(10_000);
+        return (process.ExitCode, stdout, stderr);
+    }
+}

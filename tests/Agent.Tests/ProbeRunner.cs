@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AutoStop.TestSupport;
+
+namespace AutoStop.Agent.Tests;
+
+/// <summary>
+/// Runs agent/session-probe.sh through its test seam (documented in the script's header): a fixture process table,
+/// auth log, clock, tty devices, proc files and keep-alive marker instead of the live machine's.
+/// </summary>
+internal sealed class ProbeRunner : IDisposable
+{
+    public static readonly string Script = RepoPaths.Of("agent", "session-probe.sh");
+    private static readonly JsonSchemaLite Schema = JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json"));
+
+    /// <summary>2026-11-22T17:33:05Z, the fixtures' "now".</summary>
+    public const long Now = 1795368785;
+
+    public string Work { get; } = Directory.CreateTempSubdirectory("autostop-probe-").FullName;
+    public Dictionary<string, string> Environment { get; } = new();
+
+    public ProbeRunner()
+    {
+        var proc = Path.Combine(Work, "proc");
+        Directory.CreateDirectory(proc);
+        File.WriteAllText(Path.Combine(proc, "uptime"), "12345.67 20000.00\n");
+        File.WriteAllText(Path.Combine(proc, "loadavg"), "0.52 0.40 0.30 1/200 12345\n");
+        File.WriteAllText(Path.Combine(proc, "cpuinfo"), string.Concat(Enumerable.Range(0, 4).Select(i => $"processor\t: {i}\nmodel name\t: x\n\n")));
+        Environment["AUTOSTOP_PROBE_PROC"] = proc;
+        Environment["AUTOSTOP_PROBE_NOW"] = Now.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Environment["AUTOSTOP_PROBE_PS"] = Path.Combine(Work, "empty.ps");
+        File.WriteAllText(Environment["AUTOSTOP_PROBE_PS"], "");
+        Environment["AUTOSTOP_PROBE_AUTH_LOG"] = Fixture("auth-no-login.log");
+        Environment["AUTOSTOP_PROBE_KEEPALIVE"] = Path.Combine(Work, "keepalive-until");
+        Environment["AUTOSTOP_PROBE_DEV"] = Path.Combine(Work, "dev");
+        Environment["TZ"] = "UTC";
+    }
+
+    public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
+
+    /// <summary>A tty device whose last keystroke was <paramref name="idleSeconds"/> before Now.</summary>
+    public void Tty(string name, long idleSeconds)
+    {
+        var path = Path.Combine(Work, "dev", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, "");
+        File.SetLastAccessTimeUtc(path, DateTimeOffset.FromUnixTimeSeconds(Now - idleSeconds).UtcDateTime);
+    }
+
+    /// <summary>Runs the probe; asserts it printed exactly one line, valid against agent/schema.json, and exited 0.</summary>
+    public (JsonElement Report, string Line) Run()
+    {
+        var start = new ProcessStartInfo("bash", [Script]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in Environment) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEnd();
+        var stderr = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(10_000), "the probe did not finish in 10 s");
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line, got: {stdout}");
+        Assert.Empty(Schema.Validate(lines[0]));
+        Assert.True(lines[0].Length < 2500, $"{lines[0].Length} characters");
+        return (JsonDocument.Parse(lines[0]).RootElement.Clone(), lines[0]);
+    }
+
+    public void Dispose() => Directory.Delete(Work, recursive: true);
+}
