@@ -17,6 +17,7 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
     public const string InvalidEventError = "AutoStop.InvalidEvent";
     public const string TickIncompleteError = "AutoStop.TickIncomplete";
     public const string UnhandledError = "AutoStop.UnhandledException";
+    public const string DeadlineExceededError = "AutoStop.DeadlineExceeded";
 
     /// <summary>Serves invocations until <paramref name="cancellationToken"/> fires (Lambda just freezes or kills the process).
     /// Returns 1 after reporting an init error.</summary>
@@ -72,6 +73,12 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
             else
                 await runtime.ReportInvocationErrorAsync(invocation.RequestId, TickIncompleteError,
                     "The tick could not list instances (see the error line in the log); nothing was decided.", cancellationToken);
+        }
+        catch (OperationCanceledException) when (tickCancellation.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            const string message = "The tick did not finish before the Lambda deadline; what it had not done is left for the next tick.";
+            await stderr.WriteLineAsync(message);
+            await runtime.ReportInvocationErrorAsync(invocation.RequestId, DeadlineExceededError, message, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

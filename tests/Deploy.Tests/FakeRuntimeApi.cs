@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using AutoStop.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace AutoStop.Deploy.Tests;
+
+/// <summary>A local stand-in for the Lambda Runtime API (127.0.0.1, a free port): hands out queued invocations and
+/// records what the runtime posts back.</summary>
+internal sealed class FakeRuntimeApi : IAsyncDisposable
+{
+    public sealed record Posted(string Path, string Body, string? ErrorTypeHeader);
+
+    private readonly WebApplication _app;
+    private readonly Channel<(string Id, string Payload, DateTimeOffset Deadline, string? Trace)> _queue = Channel.CreateUnbounded<(string, string, DateTimeOffset, string?)>();
+    public ConcurrentQueue<Posted> Posts { get; } = new();
+    public int Port { get; } = FreePort.Next();
+    public string Address => $"127.0.0.1:{Port}";
+    private readonly SemaphoreSlim _posted = new(0);
+
+    public FakeRuntimeApi()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, Port));
+        _app = builder.Build();
+        _app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpContext context) =>
+        {
+            var (id, payload, deadline, trace) = await _queue.Reader.ReadAsync(context.RequestAborted);
+            context.Response.Headers["Lambda-Runtime-Aws-Request-Id"] = id;
+            context.Response.Headers["Lambda-Runtime-Deadline-Ms"] = deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = "arn:aws:lambda:us-east-1:123456789012:function:autostop";
+            if (trace is not null) context.Response.Headers["Lambda-Runtime-Trace-Id"] = trace;
+            await context.Response.WriteAsync(payload);
+        });
+        _app.MapPost("/2018-06-01/{**path}", async (HttpContext context, string path) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            Posts.Enqueue(new Posted(path, await reader.ReadToEndAsync(), context.Request.Headers["Lambda-Runtime-Function-Error-Type"].FirstOrDefault()));
+            _posted.Release();
+            context.Response.StatusCode = 202;
+        });
+        _app.StartAsync().GetAwaiter().GetResult();
+    }
+
+    public void Enqueue(string id, string payload, DateTimeOffset deadline, string? trace = null) => _queue.Writer.TryWrite((id, payload, deadline, trace));
+
+    /// <summary>Waits (bounded) for the next thing the runtime posts.</summary>
+    public async Task<Posted> NextPostAsync(TimeSpan? timeout = null)
+    {
+        Assert.True(await _posted.WaitAsync(timeout ?? TimeSpan.FromSeconds(20)), "nothing was posted to the Runtime API");
+        Assert.True(Posts.TryDequeue(out var posted));
+        return posted!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

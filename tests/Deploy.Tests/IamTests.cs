@@ -1,0 +1,103 @@
+using System.Text.Json;
+
+namespace AutoStop.Deploy.Tests;
+
+/// <summary>The function's role can stop, tag and probe only opted-in instances, and run no command but the probe.</summary>
+public class IamTests
+{
+    private static readonly List<JsonElement> Statements = Template.RoleStatements();
+    private const string Instances = "arn:aws:ec2:us-east-1:123456789012:instance/*";
+
+    private static List<string> Values(JsonElement element) =>
+        element.ValueKind switch
+        {
+            JsonValueKind.Array => element.EnumerateArray().SelectMany(Values).ToList(),
+            JsonValueKind.String => [element.GetString()!],
+            _ => [element.GetRawText()], // an intrinsic function, e.g. Fn::GetAtt of the log group
+        };
+
+    private static List<JsonElement> Allowing(string action) =>
+        Statements.Where(s => s.GetProperty("Effect").GetString() == "Allow" && Values(s.GetProperty("Action")).Contains(action)).ToList();
+
+    [Fact]
+    public void NoWildcardActionAnywhere()
+    {
+        var actions = Statements.SelectMany(s => Values(s.GetProperty("Action"))).ToList();
+        Assert.NotEmpty(actions);
+        Assert.All(actions, a => Assert.DoesNotContain("*", a));
+        Assert.DoesNotContain(Statements, s => s.TryGetProperty("NotAction", out _));
+        Assert.All(Statements, s => Assert.Equal("Allow", s.GetProperty("Effect").GetString()));
+    }
+
+    [Fact]
+    public void OnlyActionsWithoutResourceLevelSupportGetAStarResource()
+    {
+        var starred = Statements.Where(s => Values(s.GetProperty("Resource")).Contains("*")).SelectMany(s => Values(s.GetProperty("Action"))).Order().ToList();
+        Assert.Equal(["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests", "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations"], starred);
+    }
+
+    [Theory]
+    [InlineData("ec2:StopInstances", "aws:ResourceTag/AutoStop")]
+    [InlineData("ec2:CreateTags", "aws:ResourceTag/AutoStop")]
+    [InlineData("ec2:DeleteTags", "aws:ResourceTag/AutoStop")]
+    public void MutatingEc2ActionsNeedTheOptInTag(string action, string conditionKey)
+    {
+        var statements = Allowing(action);
+        Assert.NotEmpty(statements);
+        Assert.All(statements, s =>
+        {
+            Assert.Equal([Instances], Values(s.GetProperty("Resource")));
+            Assert.Equal("true", s.GetProperty("Condition").GetProperty("StringEqualsIgnoreCase").GetProperty(conditionKey).GetString());
+        });
+    }
+
+    [Theory]
+    [InlineData("ec2:CreateTags")]
+    [InlineData("ec2:DeleteTags")]
+    public void TagWritesAreLimitedToAutoStopKeys(string action)
+    {
+        Assert.All(Allowing(action), s =>
+        {
+            var condition = s.GetProperty("Condition");
+            Assert.Equal("AutoStop:*", condition.GetProperty("ForAllValues:StringLike").GetProperty("aws:TagKeys").GetString());
+            // ForAllValues is true for a request with no keys at all: require keys to be present.
+            Assert.Equal("false", condition.GetProperty("Null").GetProperty("aws:TagKeys").GetString());
+        });
+    }
+
+    [Fact]
+    public void SendCommandOnlyWithTheProbeDocumentAndOnlyToOptedInInstances()
+    {
+        var statements = Allowing("ssm:SendCommand");
+        Assert.Equal(2, statements.Count);
+        Assert.All(statements, s => Assert.Equal(["ssm:SendCommand"], Values(s.GetProperty("Action"))));
+
+        var document = Assert.Single(statements, s => Values(s.GetProperty("Resource")).Any(r => r.Contains(":document/")));
+        Assert.Equal(["arn:aws:ssm:us-east-1:123456789012:document/stack-ProbeDocument-ABC123"], Values(document.GetProperty("Resource")));
+
+        var instances = Assert.Single(statements, s => Values(s.GetProperty("Resource")).Contains(Instances));
+        Assert.Equal("true", instances.GetProperty("Condition").GetProperty("StringEqualsIgnoreCase").GetProperty("ssm:resourceTag/AutoStop").GetString());
+        Assert.DoesNotContain(statements, s => Values(s.GetProperty("Resource")).Contains("*"));
+    }
+
+    [Fact]
+    public void TheTagKeyParameterFlowsIntoEveryCondition()
+    {
+        var policy = ((YamlDotNet.RepresentationModel.YamlSequenceNode)Template.Properties("FunctionRole")["Policies"]).Children
+            .Cast<YamlDotNet.RepresentationModel.YamlMappingNode>().Single(p => p["PolicyName"].ToString() == "autostop-act-on-opted-in-instances");
+        var text = policy["PolicyDocument"]["Fn::Sub"][0].ToString();
+        Assert.Equal(3, text.Split("/${TagKey}").Length - 1);         // aws:ResourceTag on stop and on tags, ssm:resourceTag on send
+        Assert.Contains("\"${TagKey}:*\"", text);
+        Assert.DoesNotContain("AutoStop", text);                      // no hard-coded key
+    }
+
+    [Fact]
+    public void TheFunctionUsesThisRoleAndCannotOverlapItself()
+    {
+        var function = Template.Properties("AutoStopFunction");
+        Assert.Equal("FunctionRole", ((YamlDotNet.RepresentationModel.YamlSequenceNode)function["Role"]["Fn::GetAtt"])[0].ToString());
+        Assert.Equal("1", function["ReservedConcurrentExecutions"].ToString());
+        Assert.Equal("provided.al2023", function["Runtime"].ToString());
+        Assert.False(function.Children.ContainsKey("Policies"));
+    }
+}

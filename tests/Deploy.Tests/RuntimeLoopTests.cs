@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AutoStop.Configuration;
+using AutoStop.Hosting.Lambda;
+using AutoStop.Ticking;
+
+namespace AutoStop.Deploy.Tests;
+
+/// <summary>The custom runtime loop (RuntimeApiClient + LambdaHost) against a local fake Runtime API.</summary>
+public sealed class RuntimeLoopTests : IAsyncLifetime
+{
+    private readonly FakeRuntimeApi _api = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly RecordingHandler _handler = new();
+    private Task<int>? _loop;
+
+    private sealed class RecordingHandler : ITickHandler
+    {
+        public readonly List<(TickRequest Request, string? TraceId)> Calls = [];
+        public Func<TickRequest, CancellationToken, Task<TickOutcome>> Behaviour = (r, _) =>
+            Task.FromResult(new TickOutcome($$"""{"event":"tick","time":"{{SettingValues.FormatTime(r.Now)}}"}""", true));
+
+        public Task<TickOutcome> RunTickAsync(TickRequest request, CancellationToken cancellationToken)
+        {
+            lock (Calls) Calls.Add((request, Environment.GetEnvironmentVariable("_X_AMZN_TRACE_ID")));
+            return Behaviour(request, cancellationToken);
+        }
+    }
+
+    private Task<int> StartLoop(Dictionary<string, string>? environment = null)
+    {
+        var client = new RuntimeApiClient(_api.Address);
+        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), _ => _handler, TimeProvider.System, TextWriter.Null);
+        return _loop = Task.Run(() => host.RunAsync(_stop.Token));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_loop is not null) await Task.WhenAny(_loop, Task.Delay(5000));
+        await _api.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AScheduledEventRunsATickAtItsTimeAndPostsTheSummary()
+    {
+        _ = StartLoop();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        _api.Enqueue("req-1", """{"time":"2026-11-23T10:05:00Z"}""", deadline);
+
+        var posted = await _api.NextPostAsync();
+
+        Assert.Equal("runtime/invocation/req-1/response", posted.Path);
+        Assert.Equal("2026-11-23T10:05:00Z", JsonDocument.Parse(posted.Body).RootElement.GetProperty("time").GetString());
+        var request = Assert.Single(_handler.Calls).Request;
+        Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), request.Now);
+        // The tick's deadline is Lambda's minus the margin for printing and posting.
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(deadline.ToUnixTimeMilliseconds()) - LambdaHost.DeadlineMargin, request.Deadline);
+        Assert.Null(request.DryRunOverride);
+    }
+
+    [Fact]
+    public async Task TheClassicEventBridgeEnvelopeAndAnEmptyObjectAreAccepted()
+    {
+        _ = StartLoop();
+        _api.Enqueue("req-1", """{"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","time":"2026-11-23T10:10:00Z","detail":{}}""", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+        var before = DateTimeOffset.UtcNow;
+        _api.Enqueue("req-2", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+
+        Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:10:00Z"), _handler.Calls[0].Request.Now);
+        Assert.InRange(_handler.Calls[1].Request.Now, before.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+    }
+
+    [Fact]
+    public async Task AnUnparseablePayloadIsAnInvocationErrorAndNoTickRuns()
+    {
+        _ = StartLoop();
+        _api.Enqueue("req-bad", """{"time":"yesterday"}""", DateTimeOffset.UtcNow.AddSeconds(60));
+
+        var posted = await _api.NextPostAsync();
+
+        Assert.Equal("runtime/invocation/req-bad/error", posted.Path);
+        Assert.Equal(LambdaHost.InvalidEventError, posted.ErrorTypeHeader);
+        var error = JsonDocument.Parse(posted.Body).RootElement;
+        Assert.Equal(LambdaHost.InvalidEventError, error.GetProperty("errorType").GetString());
+        Assert.Contains("yesterday", error.GetProperty("errorMessage").GetString());
+        Assert.Equal(JsonValueKind.Array, error.GetProperty("stackTrace").ValueKind);
+        Assert.Empty(_handler.Calls);
+
+        _api.Enqueue("req-next", "[1,2]", DateTimeOffset.UtcNow.AddSeconds(60)); // the loop goes on
+        Assert.Equal("runtime/invocation/req-next/error", (await _api.NextPostAsync()).Path);
+    }
+
+    [Fact]
+    public async Task AnInvalidConfigurationIsAnInitError()
+    {
+        var exit = StartLoop(new() { ["AUTOSTOP_IDLE_MINUTES"] = "4" });
+
+        var posted = await _api.NextPostAsync();
+
+        Assert.Equal("runtime/init/error", posted.Path);
+        Assert.Equal(LambdaHost.InvalidConfigurationError, posted.ErrorTypeHeader);
+        var message = JsonDocument.Parse(posted.Body).RootElement.GetProperty("errorMessage").GetString();
+        Assert.Contains("AUTOSTOP_IDLE_MINUTES", message);
+        Assert.Contains("'4'", message);
+        Assert.Equal(1, await exit);
+    }
+
+    [Fact]
+    public async Task TheTraceIdIsSetForTheTick()
+    {
+        _ = StartLoop();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(60), "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+        await _api.NextPostAsync();
+        Assert.Equal("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1", Assert.Single(_handler.Calls).TraceId);
+    }
+
+    [Fact]
+    public async Task ATickThatCouldNotListInstancesIsReportedAsAnError()
+    {
+        _handler.Behaviour = (_, _) => Task.FromResult(new TickOutcome("{}", Completed: false));
+        _ = StartLoop();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        var posted = await _api.NextPostAsync();
+        Assert.Equal("runtime/invocation/req-1/error", posted.Path);
+        Assert.Equal(LambdaHost.TickIncompleteError, posted.ErrorTypeHeader);
+    }
+
+    [Fact]
+    public async Task TheDeadlineIsHonouredWhenATickHangs()
+    {
+        _handler.Behaviour = async (_, token) => { await Task.Delay(Timeout.Infinite, token); return new TickOutcome("{}", true); };
+        _ = StartLoop();
+        var started = Stopwatch.StartNew();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(3));
+
+        var posted = await _api.NextPostAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("runtime/invocation/req-1/error", posted.Path);
+        Assert.Equal(LambdaHost.DeadlineExceededError, posted.ErrorTypeHeader);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"answered after {started.Elapsed}, past Lambda's deadline");
+    }
+
+    [Fact]
+    public async Task TheRealBootstrapReportsABadConfigurationAsAnInitError()
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "bootstrap"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["AWS_LAMBDA_RUNTIME_API"] = _api.Address;
+        start.Environment["AUTOSTOP_ACTION"] = "terminate";
+        start.Environment["AWS_REGION"] = "us-east-1";
+        using var process = Process.Start(start)!;
+
+        var posted = await _api.NextPostAsync();
+        Assert.Equal("runtime/init/error", posted.Path);
+        Assert.Contains("terminate", posted.Body);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(1, process.ExitCode);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AutoStop.TestSupport;
+using YamlDotNet.RepresentationModel;
+
+namespace AutoStop.Deploy.Tests;
+
+/// <summary>templates/template.yaml, parsed (it uses long-form intrinsics only, so it is plain YAML).</summary>
+internal static partial class Template
+{
+    public static readonly string Path = RepoPaths.Of("templates", "template.yaml");
+
+    public static YamlMappingNode Root { get; } = Load();
+
+    public static YamlMappingNode Resources => (YamlMappingNode)Root["Resources"];
+
+    public static YamlMappingNode Resource(string name) => (YamlMappingNode)Resources[name];
+
+    public static YamlMappingNode Properties(string name) => (YamlMappingNode)Resource(name)["Properties"];
+
+    /// <summary>Values the policy's Fn::Sub placeholders take in a deployment with the default parameters.</summary>
+    public static readonly Dictionary<string, string> Substitutions = new()
+    {
+        ["TagKey"] = "AutoStop",
+        ["ProbeDocument"] = "stack-ProbeDocument-ABC123",
+        ["InstanceArns"] = "arn:aws:ec2:us-east-1:123456789012:instance/*",
+        ["AWS::Partition"] = "aws",
+        ["AWS::Region"] = "us-east-1",
+        ["AWS::AccountId"] = "123456789012",
+    };
+
+    /// <summary>Every statement of every inline policy of the function's role, as JSON, Fn::Sub resolved.</summary>
+    public static List<JsonElement> RoleStatements()
+    {
+        var statements = new List<JsonElement>();
+        foreach (var policy in ((YamlSequenceNode)Properties("FunctionRole")["Policies"]).Children.Cast<YamlMappingNode>())
+        {
+            var document = policy["PolicyDocument"];
+            string json;
+            if (document is YamlMappingNode mapping && mapping.Children.ContainsKey("Fn::Sub"))
+            {
+                var sub = (YamlSequenceNode)mapping["Fn::Sub"];
+                json = Resolve(((YamlScalarNode)sub[0]).Value!);
+            }
+            else json = ToJson(document);
+            using var parsed = JsonDocument.Parse(json);
+            statements.AddRange(parsed.RootElement.GetProperty("Statement").EnumerateArray().Select(s => s.Clone()));
+        }
+        return statements;
+    }
+
+    public static string Resolve(string text) =>
+        Placeholder().Replace(text, m => Substitutions.TryGetValue(m.Groups[1].Value, out var v) ? v : throw new InvalidOperationException($"unknown placeholder {m.Value}"));
+
+    /// <summary>A YAML node as JSON (scalars as strings; intrinsic functions kept as objects).</summary>
+    public static string ToJson(YamlNode node) => node switch
+    {
+        YamlScalarNode s => JsonSerializer.Serialize(s.Value),
+        YamlSequenceNode seq => "[" + string.Join(",", seq.Children.Select(ToJson)) + "]",
+        YamlMappingNode map => "{" + string.Join(",", map.Children.Select(c => JsonSerializer.Serialize(((YamlScalarNode)c.Key).Value) + ":" + ToJson(c.Value))) + "}",
+        _ => "null",
+    };
+
+    private static YamlMappingNode Load()
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(Path)));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
+    }
+
+    [GeneratedRegex(@"\$\{([A-Za-z:]+)\}")]
+    private static partial Regex Placeholder();
+}
