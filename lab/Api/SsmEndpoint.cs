@@ -175,6 +175,7 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
         var invocation = new LabInvocation(i.Id, i.Spec.Name, deliveredAt, hang ? null : deliveredAt.AddMilliseconds(execution));
         if (i.HasFault(FaultKind.Undeliverable, now)) (invocation.FinalStatus, invocation.FinalDetails) = ("Failed", "Undeliverable");
         else if (i.HasFault(FaultKind.ProbeTimeout, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("TimedOut", "Execution Timed Out", -1);
+        else if (i.HasFault(FaultKind.DeliveryTimeout, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("TimedOut", "Delivery Timed Out", -1);
         else if (i.HasFault(FaultKind.ProbeFailed, now))
         {
             (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("Failed", "Failed", 127);

@@ -50,7 +50,7 @@ public sealed record TimeWindow(DateTimeOffset From, DateTimeOffset To)
 /// <summary>A load average over a window (a build running without a session).</summary>
 public sealed record LoadSpec(DateTimeOffset From, DateTimeOffset To, double Value);
 
-public enum FaultKind { ProbeTimeout, ProbeHang, Undeliverable, ProbeFailed, Garbage, Truncated, AgentMissing, StopError }
+public enum FaultKind { ProbeTimeout, DeliveryTimeout, ProbeHang, Undeliverable, ProbeFailed, Garbage, Truncated, AgentMissing, StopError }
 
 /// <summary>A fault on one instance over a window; Code is the EC2 error code for stop-error.</summary>
 public sealed record InstanceFault(FaultKind Kind, DateTimeOffset From, DateTimeOffset To, string? Code);

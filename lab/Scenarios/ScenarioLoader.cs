@@ -164,10 +164,10 @@ public static partial class ScenarioLoader
     {
         node.OnlyKeys("kind", "from", "to", "code");
         var kind = node["kind"].Enum((FaultKind)(-1),
-            ("probe-timeout", FaultKind.ProbeTimeout), ("probe-hang", FaultKind.ProbeHang), ("undeliverable", FaultKind.Undeliverable),
+            ("probe-timeout", FaultKind.ProbeTimeout), ("delivery-timeout", FaultKind.DeliveryTimeout), ("probe-hang", FaultKind.ProbeHang), ("undeliverable", FaultKind.Undeliverable),
             ("probe-failed", FaultKind.ProbeFailed), ("garbage", FaultKind.Garbage), ("truncated", FaultKind.Truncated),
             ("agent-missing", FaultKind.AgentMissing), ("stop-error", FaultKind.StopError));
-        if ((int)kind == -1) throw node["kind"].Error("is required: probe-timeout, probe-hang, undeliverable, probe-failed, garbage, truncated, agent-missing or stop-error");
+        if ((int)kind == -1) throw node["kind"].Error("is required: probe-timeout, delivery-timeout, probe-hang, undeliverable, probe-failed, garbage, truncated, agent-missing or stop-error");
         var code = node["code"].OptionalString();
         if (kind == FaultKind.StopError && code is null) code = "OperationNotPermitted";
         return new InstanceFault(kind, node["from"].Time(start, DateTimeOffset.MinValue), node["to"].Time(start, DateTimeOffset.MaxValue), code);

@@ -127,6 +127,7 @@ public class ScenarioTests
             config: { AUTOSTOP_PROBE_TIMEOUT_SECONDS: "5" }
             instances:
               - { name: times-out, tags: { AutoStop: "true" }, faults: [ { kind: probe-timeout } ] }
+              - { name: never-delivered, tags: { AutoStop: "true" }, faults: [ { kind: delivery-timeout } ] }
               - { name: undeliverable, tags: { AutoStop: "true" }, faults: [ { kind: undeliverable } ] }
               - { name: fails, tags: { AutoStop: "true" }, faults: [ { kind: probe-failed } ] }
               - { name: garbage, tags: { AutoStop: "true" }, faults: [ { kind: garbage } ] }
@@ -136,11 +137,12 @@ public class ScenarioTests
             """);
 
         Assert.All(lab.Story("times-out"), s => Assert.EndsWith("skip/probe-timed-out", s));
+        Assert.All(lab.Story("never-delivered"), s => Assert.EndsWith("skip/probe-timed-out", s));
         Assert.All(lab.Story("undeliverable"), s => Assert.EndsWith("skip/probe-undeliverable", s));
         Assert.All(lab.Story("fails"), s => Assert.EndsWith("skip/probe-failed", s));
         Assert.All(lab.Story("garbage"), s => Assert.EndsWith("skip/probe-invalid-output", s));
         Assert.All(lab.Story("truncated"), s => Assert.EndsWith("skip/probe-invalid-output", s));
-        foreach (var name in new[] { "times-out", "undeliverable", "fails", "garbage", "truncated" }) Assert.Equal(0, lab.Stops(name));
+        foreach (var name in new[] { "times-out", "never-delivered", "undeliverable", "fails", "garbage", "truncated" }) Assert.Equal(0, lab.Stops(name));
         // Idle since 08:00: due at 08:15, but its probe hung at 08:15 (timed out, kept) and it stopped at 08:20.
         Assert.Contains("08:15 skip/probe-timed-out", lab.Story("hangs-once"));
         Assert.Contains("08:20 stop/idle-threshold-reached", lab.Story("hangs-once"));
@@ -288,5 +290,23 @@ public class ScenarioTests
         Assert.InRange(lab.Run.Gate.Calls["SSM:SendCommand"] - lab.Run.Gate.Throttled.GetValueOrDefault("SSM:SendCommand"), 100, 100);
         Assert.True(lab.Summary["throttledCallsTotal"]!.GetValue<int>() > 0);
         Assert.DoesNotContain("SSM:GetCommandInvocation", calls.Select(c => c.Key));
+    }
+
+    [Fact]
+    public async Task ALocalProbeInstanceRunsTheRealAgentScriptOnThisMachine()
+    {
+        var lab = await LabScenario.RunAsync(Header + """
+
+            duration: 10m
+            instances:
+              - { name: this-machine, tags: { AutoStop: "true" }, probe: local }
+            """);
+
+        Assert.All(lab.Decisions("this-machine"), d =>
+        {
+            Assert.Equal("ok", d["probeStatus"]!.GetValue<string>());
+            Assert.True(d["cpuCount"]!.GetValue<int>() >= 1);
+        });
+        Assert.DoesNotContain(lab.Decisions("this-machine"), d => d["action"]!.GetValue<string>() == "skip");
     }
 }

@@ -58,7 +58,7 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         foreach (var id in ids)
         {
             if (unknown.TryGetValue(id, out var failure))
-                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.Failed, $"could not ask SSM whether it manages this instance: {failure.Operation} failed: {failure.Code}");
+                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.Failed, $"could not ask SSM whether it manages this instance: {failure.Operation} failed: {failure.Code}") with { CallFailure = failure };
             else if (!seen.TryGetValue(id, out var info))
                 outcomes[id] = ProbeOutcome.Failure(ProbeStatus.NotManaged, "SSM does not manage this instance (no SSM agent registered, or no instance profile with AmazonSSMManagedInstanceCore)");
             else if (info.PingStatus?.Value != "Online")
@@ -121,7 +121,7 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
             lock (outcomes)
                 foreach (var id in batch)
                     outcomes[id] = ProbeOutcome.Failure(e.Failure.Code == "InvalidInstanceId" ? ProbeStatus.Undeliverable : ProbeStatus.Failed,
-                        $"SendCommand was refused for this batch: {e.Failure.Code}: {e.Failure.Message}");
+                        $"SendCommand was refused for this batch: {e.Failure.Code}: {e.Failure.Message}") with { CallFailure = e.Failure };
             return null;
         }
     }

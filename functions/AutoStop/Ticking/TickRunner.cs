@@ -42,6 +42,9 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
 
         var probeIds = screened.Where(s => s.Screen.Settings is not null).Select(s => s.Instance.InstanceId).ToList();
         var outcomes = await ProbeAsync(probeIds, request, now, cancellationToken);
+        // Each failed AWS call behind probe failures gets one error line (not one per instance).
+        foreach (var failed in outcomes.Values.Where(o => o.CallFailure is not null).GroupBy(o => o.CallFailure!))
+            log.Error(now, failed.Key, context: $"{failed.Count()} instance(s) could not be probed");
 
         var records = new List<DecisionRecord>(screened.Count);
         var deadlineReached = false;
