@@ -59,6 +59,21 @@ def oracle(inst, t, since_boot, state):
 GREP_SEES = {("ssh", False): 1, ("ssh", True): 0, ("ssm", False): 0, ("ssm", True): 0}
 
 
+def load_establishment(path):
+    """Takes the old method's model from what establish.sh measured on the real sshd (its "kind matches=N" lines):
+    a user or root session counts as the larger of its tty and notty matches."""
+    seen = {}
+    with open(path) as f:
+        for line in f:
+            if " matches=" in line:
+                kind, n = line.strip().split(" matches=")
+                seen[kind] = int(n)
+    GREP_SEES[("ssh", False)] = max(seen["user-tty"], seen["user-notty"])
+    GREP_SEES[("ssh", True)] = max(seen["root-tty"], seen["root-notty"])
+    GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen.get("ssm-session-worker", 0)
+    return dict(seen)
+
+
 def grep_count(inst, t):
     return sum(GREP_SEES[(s["kind"], s["user"] == "root")] for s in live(inst["sessions"], t))
 
