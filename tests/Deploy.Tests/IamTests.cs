@@ -81,6 +81,30 @@ public class IamTests
     }
 
     [Fact]
+    public void EveryStatementHasExactlyTheExpectedActionsAndResources()
+    {
+        var expected = new Dictionary<string, (string[] Actions, string[] Resources, bool Conditioned)>
+        {
+            ["ListInstancesAndSsmRegistration"] = (["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests", "ssm:DescribeInstanceInformation"], ["*"], false),
+            ["ReadProbeResults"] = (["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"], ["*"], false),
+            ["WriteDecisionLog"] = (["logs:CreateLogStream", "logs:PutLogEvents"], ["""{"Fn::GetAtt":["DecisionLogGroup","Arn"]}"""], false),
+            ["StopOptedInInstances"] = (["ec2:StopInstances"], [Instances], true),
+            ["TagIdleStateOnOptedInInstances"] = (["ec2:CreateTags", "ec2:DeleteTags"], [Instances], true),
+            ["SendOnlyTheProbeDocument"] = (["ssm:SendCommand"], ["arn:aws:ssm:us-east-1:123456789012:document/stack-ProbeDocument-ABC123"], false),
+            ["SendOnlyToOptedInInstances"] = (["ssm:SendCommand"], [Instances], true),
+        };
+        Assert.Equal(expected.Keys.Order(), Statements.Select(s => s.GetProperty("Sid").GetString()!).Order());
+        foreach (var statement in Statements)
+        {
+            var (actions, resources, conditioned) = expected[statement.GetProperty("Sid").GetString()!];
+            Assert.Equal(actions.Order(), Values(statement.GetProperty("Action")).Order());
+            Assert.Equal(resources, Values(statement.GetProperty("Resource")));
+            Assert.False(statement.TryGetProperty("NotResource", out _));
+            Assert.Equal(conditioned, statement.TryGetProperty("Condition", out _));
+        }
+    }
+
+    [Fact]
     public void TheTagKeyParameterFlowsIntoEveryCondition()
     {
         var policy = ((YamlDotNet.RepresentationModel.YamlSequenceNode)Template.Properties("FunctionRole")["Policies"]).Children

@@ -76,6 +76,20 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADryRunFlagInThePayloadOverridesTheConfiguration()
+    {
+        _ = StartLoop();
+        _api.Enqueue("req-1", """{"time":"2026-11-23T10:05:00Z","dryRun":true}""", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+        _api.Enqueue("req-2", """{"dryRun":false}""", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+
+        Assert.True(_handler.Calls[0].Request.DryRunOverride);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), _handler.Calls[0].Request.Now);
+        Assert.False(_handler.Calls[1].Request.DryRunOverride);
+    }
+
+    [Fact]
     public async Task AnUnparseablePayloadIsAnInvocationErrorAndNoTickRuns()
     {
         _ = StartLoop();
@@ -153,13 +167,17 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         start.Environment["AWS_LAMBDA_RUNTIME_API"] = _api.Address;
+        start.Environment["AUTOSTOP_IDLE_MINUTES"] = "soon";
         start.Environment["AUTOSTOP_ACTION"] = "terminate";
         start.Environment["AWS_REGION"] = "us-east-1";
         using var process = Process.Start(start)!;
 
         var posted = await _api.NextPostAsync();
         Assert.Equal("runtime/init/error", posted.Path);
-        Assert.Contains("terminate", posted.Body);
+        Assert.Equal(LambdaHost.InvalidConfigurationError, posted.ErrorTypeHeader);
+        var message = JsonDocument.Parse(posted.Body).RootElement.GetProperty("errorMessage").GetString()!;
+        Assert.Contains("AUTOSTOP_IDLE_MINUTES='soon'", message); // every bad variable is named, with its value
+        Assert.Contains("AUTOSTOP_ACTION='terminate'", message);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await process.WaitForExitAsync(timeout.Token);
         Assert.Equal(1, process.ExitCode);

@@ -1,0 +1,97 @@
+using System.Text.RegularExpressions;
+using AutoStop.TestSupport;
+using YamlDotNet.RepresentationModel;
+
+namespace AutoStop.Deploy.Tests;
+
+/// <summary>The parts of the template that must agree with each other: build, logs, metrics namespace, schedule period.</summary>
+public class WiringTests
+{
+    private static YamlMappingNode Function => Template.Properties("AutoStopFunction");
+
+    [Fact]
+    public void SamBuildCallsTheMakefileTargetThatPublishesTheAotBootstrap()
+    {
+        var resource = Template.Resource("AutoStopFunction");
+        Assert.Equal("makefile", resource["Metadata"]["BuildMethod"].ToString());
+        Assert.Equal("bootstrap", Function["Handler"].ToString());
+        Assert.Equal("provided.al2023", Function["Runtime"].ToString());
+        Assert.Equal(["x86_64"], ((YamlSequenceNode)Function["Architectures"]).Children.Select(c => c.ToString()));
+
+        var codeUri = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Template.Path)!, Function["CodeUri"].ToString()));
+        Assert.Equal(RepoPaths.Of("functions", "AutoStop"), codeUri.TrimEnd('/'));
+        var makefile = File.ReadAllText(Path.Combine(codeUri, "Makefile"));
+        // sam build runs the target named build-<logical id>.
+        var recipe = Regex.Match(makefile, @"^build-AutoStopFunction:\s*\n((?:\t.*\n?)+)", RegexOptions.Multiline);
+        Assert.True(recipe.Success, "no build-AutoStopFunction target in functions/AutoStop/Makefile");
+        Assert.Contains("dotnet publish", recipe.Groups[1].Value);
+        Assert.Contains("-r linux-x64", recipe.Groups[1].Value);
+        Assert.Contains("-p:PublishAot=true", recipe.Groups[1].Value);
+        Assert.Contains("$(ARTIFACTS_DIR)/bootstrap", recipe.Groups[1].Value);
+    }
+
+    [Fact]
+    public void TheFunctionLogsToItsDefaultGroupCreatedWithRetention()
+    {
+        Assert.Equal("AWS::StackName", Function["FunctionName"]["Ref"].ToString());
+        Assert.Equal("DecisionLogGroup", Function["LoggingConfig"]["LogGroup"]["Ref"].ToString());
+        var group = Template.Properties("DecisionLogGroup");
+        // /aws/lambda/<function name>: the group sam logs --name reads, so it must follow the function's name.
+        Assert.Equal("/aws/lambda/${AWS::StackName}", group["LogGroupName"]["Fn::Sub"].ToString());
+        Assert.Equal("LogRetentionDays", group["RetentionInDays"]["Ref"].ToString());
+        var queries = Template.Resources.Children.Where(r => r.Value["Type"].ToString() == "AWS::Logs::QueryDefinition").ToList();
+        Assert.All(queries, q => Assert.Equal("DecisionLogGroup", ((YamlSequenceNode)q.Value["Properties"]["LogGroupNames"])[0]["Ref"].ToString()));
+    }
+
+    [Fact]
+    public void MetricsAreReadFromTheNamespaceTheFunctionWritesTo()
+    {
+        Assert.Equal("MetricNamespace", Function["Environment"]["Variables"]["AUTOSTOP_METRIC_NAMESPACE"]["Ref"].ToString());
+        Assert.Equal("AutoStop", Template.Root["Parameters"]["MetricNamespace"]["Default"].ToString());
+
+        var body = Template.Properties("Dashboard")["DashboardBody"]["Fn::Sub"].ToString();
+        Assert.Contains("SEARCH('{${MetricNamespace},InstanceId} MetricName=\\\"Sessions\\\"', 'Maximum', 300)", body);
+        foreach (var metric in new[] { "InstancesStopped", "InstanceHoursSaved", "ProbeFailures" })
+            Assert.Contains($"[ \"${{MetricNamespace}}\", \"{metric}\" ]", body); // fleet metrics: no dimensions
+        Assert.DoesNotContain("\"AutoStop\"", body);
+
+        foreach (var alarm in new[] { "ProbeFailuresAlarm", "StopsNotice" })
+            Assert.Equal("MetricNamespace", Template.Properties(alarm)["Namespace"]["Ref"].ToString());
+        Assert.Equal("AWS/Lambda", Template.Properties("FunctionErrorsAlarm")["Namespace"].ToString());
+    }
+
+    [Fact]
+    public void TheNoticeAndTheTopicExistOnlyWithAnAlertEmail()
+    {
+        Assert.Equal("HasAlertEmail", Template.Resource("AlertTopic")["Condition"].ToString());
+        Assert.Equal("HasAlertEmail", Template.Resource("StopsNotice")["Condition"].ToString());
+        Assert.Equal("InstancesStopped", Template.Properties("StopsNotice")["MetricName"].ToString());
+        Assert.Equal("", Template.Root["Parameters"]["AlertEmail"]["Default"].ToString());
+    }
+
+    [Fact]
+    public void TheScheduleMinutesFollowTheSchedule()
+    {
+        Assert.Equal("ScheduleMinutes", Function["Environment"]["Variables"]["AUTOSTOP_SCHEDULE_MINUTES"]["Ref"].ToString());
+        Assert.Equal("ScheduleExpression", Function["Events"]["Tick"]["Properties"]["ScheduleExpression"]["Ref"].ToString());
+
+        Assert.Empty(TemplateRules.Failures(new Dictionary<string, string>()));
+        Assert.Empty(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "rate(10 minutes)", ["ScheduleMinutes"] = "10" }));
+        Assert.Empty(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "rate(1 hour)", ["ScheduleMinutes"] = "60" }));
+        Assert.Empty(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "cron(0/5 8-18 ? * MON-FRI *)", ["ScheduleMinutes"] = "5" }));
+
+        Assert.Single(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "rate(10 minutes)" }));
+        Assert.Single(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleMinutes"] = "15" }));
+        Assert.Single(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "rate(1 hour)", ["ScheduleMinutes"] = "5" }));
+    }
+
+    [Fact]
+    public void TheTimeoutFitsInsideTheScheduleAndTheTickDeadline()
+    {
+        var timeout = int.Parse(Function["Timeout"].ToString());
+        var scheduleMinutes = int.Parse(Template.Root["Parameters"]["ScheduleMinutes"]["Default"].ToString());
+        Assert.True(timeout < scheduleMinutes * 60, $"Timeout {timeout} s does not end before the next {scheduleMinutes}-minute tick");
+        Assert.True(timeout > AutoStop.Hosting.Lambda.LambdaHost.DeadlineMargin.TotalSeconds + 30);
+        Assert.True(int.Parse(Function["MemorySize"].ToString()) >= 128);
+    }
+}
