@@ -22,17 +22,59 @@ public class TemplateTests
         Assert.Equal(File.ReadAllText(RepoPaths.Of("agent", "session-probe.sh")).Split('\n').SkipLast(1), lines.Skip(1).SkipLast(1));
     }
 
-    [Fact]
-    public void TheGeneratorsCheckPasses()
+    private static (int ExitCode, string Output) Generator(params string[] arguments)
     {
-        var start = new ProcessStartInfo("python3", [RepoPaths.Of("templates", "generate-probe-document"), "--check"])
+        var start = new ProcessStartInfo("python3", [RepoPaths.Of("templates", "generate-probe-document"), .. arguments])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit(30_000);
-        Assert.True(process.ExitCode == 0, output);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(30_000), "the generator did not finish in 30 s");
+        return (process.ExitCode, output.Result + error.Result);
+    }
+
+    [Fact]
+    public void TheGeneratorsCheckPasses()
+    {
+        var (exitCode, output) = Generator("--check");
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
+    public void TheGeneratorsCheckFailsOnAStaleTemplateAndRegeneratingOnlyTouchesTheBlock()
+    {
+        var directory = Directory.CreateTempSubdirectory("autostop-generator-");
+        try
+        {
+            var template = Path.Combine(directory.FullName, "template.yaml");
+            var script = Path.Combine(directory.FullName, "probe.sh");
+            File.Copy(Template.Path, template);
+            File.WriteAllText(script, "#!/usr/bin/env bash\necho '{\"v\":1}' # \"quoted\" \\ backslash\n");
+
+            var (staleExit, staleOutput) = Generator("--check", "--template", template, "--script", script);
+            Assert.Equal(1, staleExit);
+            Assert.Contains("differs", staleOutput);
+
+            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, Generator("--check", "--template", template, "--script", script).ExitCode);
+
+            var before = File.ReadAllLines(Template.Path);
+            var after = File.ReadAllLines(template);
+            bool Outside(string[] lines, int i) => i <= Array.FindIndex(lines, l => l.Contains("# BEGIN GENERATED")) || i >= Array.FindIndex(lines, l => l.Contains("# END GENERATED"));
+            Assert.Equal(before.Where((_, i) => Outside(before, i)), after.Where((_, i) => Outside(after, i)));
+            Assert.Contains("                - \"echo '{\\\"v\\\":1}' # \\\"quoted\\\" \\\\ backslash\"", after);
+
+            File.WriteAllText(script, "#!/bin/sh\necho {{ command }}\n");
+            var (parameterExit, parameterOutput) = Generator("--template", template, "--script", script);
+            Assert.NotEqual(0, parameterExit);
+            Assert.Contains("{{", parameterOutput);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]
