@@ -84,6 +84,8 @@ public class TemplateTests
         Assert.Equal("ScheduleV2", tick["Type"].ToString());
         Assert.Equal("""{"time":"<aws.scheduler.scheduled-time>"}""", tick["Properties"]["Input"].ToString());
         Assert.Equal("rate(5 minutes)", Template.Root["Parameters"]["ScheduleExpression"]["Default"].ToString());
+        // A stack-specific name, so two stacks in one region do not collide on SAM's default name.
+        Assert.Equal("${AWS::StackName}-tick", tick["Properties"]["Name"]["Fn::Sub"].ToString());
     }
 
     [Fact]
