@@ -86,6 +86,40 @@ public class WiringTests
     }
 
     [Fact]
+    public void TheEnvironmentNamesOnlyKnownVariablesAndItsDefaultsAreAValidConfiguration()
+    {
+        var known = AutoStop.Configuration.AutoStopConfig.Variables.Select(v => v.Name).ToHashSet();
+        var variables = ((YamlMappingNode)Function["Environment"]["Variables"]).Children;
+        Assert.All(variables.Keys, k => Assert.Contains(k.ToString(), known));
+
+        var parameters = (YamlMappingNode)Template.Root["Parameters"];
+        var environment = variables.ToDictionary(v => v.Key.ToString(), v => v.Value switch
+        {
+            YamlScalarNode scalar => scalar.Value!,
+            YamlMappingNode map when map["Ref"].ToString() == "ProbeDocument" => "autostop-ProbeDocument-1A2B3C4D5E6F", // CloudFormation's generated name
+            YamlMappingNode map => parameters[map["Ref"].ToString()]["Default"].ToString(),
+            _ => throw new InvalidOperationException($"unexpected value for {v.Key}"),
+        });
+        var config = AutoStop.Configuration.AutoStopConfig.FromEnvironment(n => environment.GetValueOrDefault(n));
+        Assert.True(config.DryRun); // the first deploy stops nothing
+        Assert.Equal("AutoStop", config.TagKey);
+        Assert.Equal(5, config.ScheduleMinutes);
+    }
+
+    [Theory]
+    [InlineData("AutoStop", true)]
+    [InlineData("team/auto-stop", true)]
+    [InlineData("Auto:Stop", false)] // the settings tags are KEY:Name, so the key itself has no colon
+    [InlineData("aws:autostop", false)]
+    [InlineData("", false)]
+    public void TheTagKeyParameterAcceptsOnlyKeysTheFunctionAccepts(string key, bool allowed)
+    {
+        var pattern = Template.Root["Parameters"]["TagKey"]["AllowedPattern"].ToString();
+        Assert.Equal(allowed, Regex.IsMatch(key, pattern));
+        if (allowed) Assert.Equal(key, AutoStop.Configuration.AutoStopConfig.FromEnvironment(n => n == "AUTOSTOP_TAG_KEY" ? key : null).TagKey);
+    }
+
+    [Fact]
     public void TheTimeoutFitsInsideTheScheduleAndTheTickDeadline()
     {
         var timeout = int.Parse(Function["Timeout"].ToString());
