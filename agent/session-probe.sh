@@ -8,6 +8,9 @@
 #   "sshd: [accepted]", or, on 9.8+, "sshd-session: ...". Once the connection has authenticated, exactly one
 #   process of that connection carries the title "user@pts/N[,pts/M]" or "user@notty" (for root it is the monitor
 #   itself: "sshd: root@pts/0"; for others its child). Multiplexed channels share it ("alice@pts/2,pts/4").
+#   An authenticated connection with no channel open (`ssh -N`, port forwarding only) is titled by the bare user
+#   name ("sshd: alice" under "sshd: alice [priv]", or "sshd: root" alone): seen on the real 9.2 sshd, and it is
+#   set by do_authenticated() in every release since 7.4, so it counts as a session without a terminal.
 # - So: a connection is authenticated (an SSH session) when its process tree has a "user@..." title; otherwise it
 #   is pre-auth (a scanner, a password prompt), never a session. The old `grep sshd | grep '\[priv\]'` misses
 #   root logins (no [priv] process) and counts a user sitting at the password prompt ("sshd: alice [priv]").
@@ -71,12 +74,17 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
     }
     for (i = 1; i <= n; i++) {   # each authenticated title belongs to the connection root above it
       p = order[i]; a = title[p]
-      if (!sshd_title(a) || a !~ /^[^ ]+ [^ @]+@[^ ]+/) continue
+      if (!sshd_title(a) || listener(a)) continue
+      s = a; sub(/^[^ ]+ /, "", s)
+      # "user@tty" / "user@notty" once a channel is open; a bare "user" after authentication before any channel
+      # (ssh -N port forwarding keeps that title for its whole life). Pre-auth titles always carry a [bracket].
+      bare = (s != "" && s !~ /[ @\/]/ && index(s, "[") == 0)
+      if (s !~ /^[^ @]+@[^ ]+/ && !bare) continue
       r = p
       while (!(r in root) && (r in ppid) && (ppid[r] in title)) r = ppid[r]
       if (!(r in root) || (r in authed)) continue
       authed[r] = 1; ssh++
-      s = a; sub(/^[^ ]+ /, "", s); u = s; sub(/@.*/, "", u); t = s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
+      u = s; sub(/@.*/, "", u); t = bare ? "notty" : s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
       seen_user[u] = 1
       if (t !~ /^(pts|tty)/) notty++
       else { m = split(t, tl, ","); for (k = 1; k <= m; k++) ttys = ttys (ttys == "" ? "" : ",") tl[k] }

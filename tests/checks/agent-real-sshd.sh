@@ -55,7 +55,7 @@ SSH=(ssh -i "$DIR/client_key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=
 probe() { AUTOSTOP_PROBE_AUTH_LOG=$AUTH_LOG bash "$PROBE"; }
 field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(",".join(sorted(v)) if isinstance(v,list) else v)' "$1" "$2"; }
 expect() { # name, got, want
-  if [ "$2" != "$3" ]; then echo "FAIL: $1 is '$2', expected '$3'"; echo "probe: $LINE"; pgrep -a sshd; exit 1; fi
+  if [ "$2" != "$3" ]; then echo "FAIL: $1 is '$2', expected '$3'"; echo "probe: $LINE"; ps -eo pid,ppid,user,args --forest | grep -B1 -A3 "sshd: " | grep -v grep; exit 1; fi
   echo "ok: $1 = $2"
 }
 wait_for() { # until the probe's field reaches the value (bounded)
@@ -79,15 +79,19 @@ echo "ok: lastLoginAgeSeconds = $age after a login that ended"
 "${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)
 for _ in $(seq 50); do [ -S "$DIR/cm" ] && break; sleep 0.1; done
 "${SSH[@]}" -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
+# Authenticated but no channel ever opened (port forwarding only): sshd titles these by the bare user name.
+FWD_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+"${SSH[@]}" -N -T -L "127.0.0.1:$FWD_PORT:127.0.0.1:$PORT" astest@127.0.0.1 >/dev/null 2>&1 </dev/null & PIDS+=($!)
+"${SSH[@]}" -N -T root@127.0.0.1 >/dev/null 2>&1 </dev/null & PIDS+=($!)
 # Stays at the password prompt: a terminal (script) and no password ever typed.
 : >"$DIR/no-input"
 (tail -f "$DIR/no-input" | script -qfc "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/prompt_known_hosts -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT astest@127.0.0.1" /dev/null >/dev/null 2>&1) & PIDS+=($!)
-wait_for sshSessions 3
+wait_for sshSessions 5
 sleep 1
 LINE=$(probe)
 echo "probe: $LINE"
-expect sshSessions "$(field "$LINE" sshSessions)" 3
-expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 1
+expect sshSessions "$(field "$LINE" sshSessions)" 5
+expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 3
 expect users "$(field "$LINE" users)" "astest,astest2,root"
 expect preauthConnections "$(field "$LINE" preauthConnections)" 1
 expect ssmSessions "$(field "$LINE" ssmSessions)" 0
@@ -100,4 +104,4 @@ line = sys.argv[1]
 assert len(line) < 2500, len(line)
 json.loads(line)
 PY
-echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 3 sessions (root+tty, user notty, 2-channel multiplexed), 1 at the password prompt, ended login seen: exact"
+echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 5 sessions (root+tty, user notty, 2-channel multiplexed, 2 port-forward-only), 1 at the password prompt, ended login seen: exact"
