@@ -25,7 +25,7 @@
 #   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load and CPU count
 set -u
 export LC_ALL=C
-VERSION="1.0.0"
+VERSION="1.1.0"
 NOW=${AUTOSTOP_PROBE_NOW:-$(date +%s)}
 PROC=${AUTOSTOP_PROBE_PROC:-/proc}
 DEV=${AUTOSTOP_PROBE_DEV:-/dev}
@@ -66,7 +66,12 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
         u = w[2]; sub(/-[^-]*$/, "", u)
         if (u != "") seen_user[u] = 1
       }
+      # A tmux server daemonizes (parent pid 1 or a systemd --user subreaper) and, on Linux builds such as Debian
+      # 12 tmux 3.3a, keeps the argv of the client that started it ("tmux new -d -s job"), not a "tmux: server" title; clients have a
+      # shell or sshd as parent. Each server holds at least one session. The screen backend renames itself SCREEN.
+      q = ppid[p]
       if (a ~ /^tmux: server/ || cmd == "SCREEN") mux++
+      else if (cmd == "tmux" && (q == 1 || !(q in title) || title[q] ~ /systemd --user/)) mux++
       if (!sshd_title(a) || listener(a)) continue
       q = ppid[p]
       if (q in title && sshd_title(title[q]) && !listener(title[q])) continue   # not the root of its connection
