@@ -30,8 +30,15 @@ echo 'root:root-pw-1' | chpasswd
 for _ in $(seq 50); do [ -s "$DIR/sshd.pid" ] && break; sleep 0.1; done
 SSHD_PID=$(cat "$DIR/sshd.pid")
 SSH=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$PORT")
+# The old method's sample, `ps ax | grep sshd | grep '\[priv\]'`, applied to this test's sshd only (its listener and
+# descendants), so other sshd servers on the machine cannot disturb the measurement.
+own_processes() {
+  ps -eo pid=,ppid=,args= | awk -v root="$SSHD_PID" '
+    { pid[NR] = $1; parent[$1] = $2; line[NR] = $0 }
+    END { for (i = 1; i <= NR; i++) { p = pid[i]; while (p != "" && p != root && p > 1) p = parent[p]; if (p == root) print line[i] } }'
+}
 # shellcheck disable=SC2009 # this is the old method's own sample, on purpose
-count() { ps ax | grep sshd | grep -c '\[priv\]' || true; }
+count() { own_processes | grep sshd | grep -c '\[priv\]' || true; }
 settle() { sleep 1.5; }
 base=$(count)
 echo "openssh $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)"
@@ -40,8 +47,7 @@ measure() { # kind, command...
   local kind=$1; shift
   "$@" & local pid=$!; PIDS+=("$pid"); settle
   echo "$kind matches=$(( $(count) - base ))"
-  # shellcheck disable=SC2009
-  ps ax -o args | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
+  own_processes | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; settle
 }
 measure user-tty    sshpass -p astest-pw-1 ssh -tt "${SSH[@]}" astest@127.0.0.1 'sleep 20'
