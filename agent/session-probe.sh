@@ -8,6 +8,9 @@
 #   "sshd: [accepted]", or, on 9.8+, "sshd-session: ...". Once the connection has authenticated, exactly one
 #   process of that connection carries the title "user@pts/N[,pts/M]" or "user@notty" (for root it is the monitor
 #   itself: "sshd: root@pts/0"; for others its child). Multiplexed channels share it ("alice@pts/2,pts/4").
+#   An authenticated connection with no channel open (`ssh -N`, port forwarding only) is titled by the bare user
+#   name ("sshd: alice" under "sshd: alice [priv]", or "sshd: root" alone): seen on the real 9.2 sshd, and it is
+#   set by do_authenticated() in every release since 7.4, so it counts as a session without a terminal.
 # - So: a connection is authenticated (an SSH session) when its process tree has a "user@..." title; otherwise it
 #   is pre-auth (a scanner, a password prompt), never a session. The old `grep sshd | grep '\[priv\]'` misses
 #   root logins (no [priv] process) and counts a user sitting at the password prompt ("sshd: alice [priv]").
@@ -22,7 +25,7 @@
 #   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load and CPU count
 set -u
 export LC_ALL=C
-VERSION="1.0.0"
+VERSION="1.1.0"
 NOW=${AUTOSTOP_PROBE_NOW:-$(date +%s)}
 PROC=${AUTOSTOP_PROBE_PROC:-/proc}
 DEV=${AUTOSTOP_PROBE_DEV:-/dev}
@@ -63,7 +66,12 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
         u = w[2]; sub(/-[^-]*$/, "", u)
         if (u != "") seen_user[u] = 1
       }
+      # A tmux server daemonizes (parent pid 1 or a systemd --user subreaper) and, on Linux builds such as Debian
+      # 12 tmux 3.3a, keeps the argv of the client that started it ("tmux new -d -s job"), not a "tmux: server" title; clients have a
+      # shell or sshd as parent. Each server holds at least one session. The screen backend renames itself SCREEN.
+      q = ppid[p]
       if (a ~ /^tmux: server/ || cmd == "SCREEN") mux++
+      else if (cmd == "tmux" && (q == 1 || !(q in title) || title[q] ~ /systemd --user/)) mux++
       if (!sshd_title(a) || listener(a)) continue
       q = ppid[p]
       if (q in title && sshd_title(title[q]) && !listener(title[q])) continue   # not the root of its connection
@@ -71,12 +79,17 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
     }
     for (i = 1; i <= n; i++) {   # each authenticated title belongs to the connection root above it
       p = order[i]; a = title[p]
-      if (!sshd_title(a) || a !~ /^[^ ]+ [^ @]+@[^ ]+/) continue
+      if (!sshd_title(a) || listener(a)) continue
+      s = a; sub(/^[^ ]+ /, "", s)
+      # "user@tty" / "user@notty" once a channel is open; a bare "user" after authentication before any channel
+      # (ssh -N port forwarding keeps that title for its whole life). Pre-auth titles always carry a [bracket].
+      bare = (s != "" && s !~ /[ @\/]/ && index(s, "[") == 0)
+      if (s !~ /^[^ @]+@[^ ]+/ && !bare) continue
       r = p
       while (!(r in root) && (r in ppid) && (ppid[r] in title)) r = ppid[r]
       if (!(r in root) || (r in authed)) continue
       authed[r] = 1; ssh++
-      s = a; sub(/^[^ ]+ /, "", s); u = s; sub(/@.*/, "", u); t = s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
+      u = s; sub(/@.*/, "", u); t = bare ? "notty" : s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
       seen_user[u] = 1
       if (t !~ /^(pts|tty)/) notty++
       else { m = split(t, tl, ","); for (k = 1; k <= m; k++) ttys = ttys (ttys == "" ? "" : ",") tl[k] }
@@ -104,7 +117,14 @@ to_epoch() { # a log timestamp (ISO-8601 or syslog "Nov 22 17:33:05") to epoch s
   if [ "$e" -gt $(( NOW + 86400 )) ]; then e=$(date -d "$1 -1 year" +%s 2>/dev/null) || return 1; fi
   echo "$e"
 }
-last_accepted_line() { grep -a -E 'sshd(-session)?\[[0-9]+\]: Accepted [^ ]+ for ' "$1" 2>/dev/null | tail -n 1; }
+# Only the last 8 MB (whole lines): on a host password guessers hammer, auth.log grows by gigabytes and a full grep
+# takes seconds; a login the policy can use happened since the previous tick, minutes ago, far inside that window.
+last_accepted_line() {
+  local size
+  size=$(stat -c %s "$1" 2>/dev/null) || size=0
+  if [ "$size" -gt 8000000 ]; then tail -c 8000000 "$1" | tail -n +2; else cat "$1"; fi 2>/dev/null \
+    | grep -a -E 'sshd(-session)?\[[0-9]+\]: Accepted [^ ]+ for ' | tail -n 1
+}
 LOGIN_EPOCH=""
 log_stamp() { # the timestamp at the start of a syslog line: "2026-11-22T17:33:05.123+00:00 host ..." or "Nov 22 17:33:05 host ..."
   local line=$1

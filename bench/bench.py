@@ -232,7 +232,9 @@ def main():
     w("How the old method's sample was modelled: `bench/old-method/establish.sh` starts a real OpenSSH sshd on 127.0.0.1 and counts "
       "what `ps ax | grep sshd | grep '\\[priv\\]'` adds for each kind of session. It found: a non-root login, with or without a "
       "terminal, adds one (`sshd: user [priv]`); a root login adds none (it runs as `sshd: root@pts/N` or `root@notty`); a "
-      "pre-auth connection adds none (`sshd: [accepted]`, `[net]`); Session Manager sessions are not sshd processes. So the old "
+      "scanner's bare connection adds none (`sshd: [accepted]`, `[net]`), but a valid user name sitting at the password prompt "
+      "adds one (`sshd: user [priv]` exists before authentication: a false session); Session Manager sessions are not sshd "
+      "processes. The traces hold no password guessers, so only the misses count here. So the old "
       "method stops instances under root and Session Manager users, and under batch jobs nobody is logged in to. "
       + (f"This run measured (lines added to the grep per session): {', '.join(f'{k} {v}' for k, v in MEASURED_GREP.items())}. " if MEASURED_GREP else "") +
       "The CPU alarm "

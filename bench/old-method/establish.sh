@@ -2,36 +2,45 @@
 # Establishes, on a real OpenSSH sshd on 127.0.0.1, which sessions the old method's sample
 #   ps ax | grep sshd | grep '\[priv\]'
 # counts and which it misses. Prints one line per session kind: "kind matches=N" (N = lines the grep adds).
-# bench/run.sh feeds these counts into the old method's model. Needs root (sshd, a throwaway user).
+# bench/run.sh feeds these counts into the old method's model. Needs root (sshd, a throwaway user); logs in with a
+# throwaway key through its own AuthorizedKeysFile, so no password on the machine is touched.
 set -euo pipefail
 command -v /usr/sbin/sshd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
-command -v sshpass >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sshpass >/dev/null; }
 DIR=$(mktemp -d /tmp/autostop-establish.XXXXXX)
 PIDS=()
-cleanup() { pkill -u astest 2>/dev/null || true; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null; userdel -r astest 2>/dev/null || true; rm -rf "$DIR"; }
+cleanup() { pkill -f "$DIR" 2>/dev/null || true; pkill -u astest 2>/dev/null || true; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null; userdel -r astest 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
+cp "$DIR/client_key.pub" "$DIR/authorized_keys"; chmod 755 "$DIR"; chmod 644 "$DIR/authorized_keys"
 mkdir -p /run/sshd
 cat >"$DIR/sshd_config" <<CFG
 ListenAddress 127.0.0.1
 Port $PORT
 HostKey $DIR/host_key
-PermitRootLogin yes
+AuthorizedKeysFile $DIR/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 UsePAM yes
 PidFile $DIR/sshd.pid
 CFG
 id astest >/dev/null 2>&1 || useradd -m astest
-echo 'astest:astest-pw-1' | chpasswd
-echo 'root:root-pw-1' | chpasswd
 /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
 for _ in $(seq 50); do [ -s "$DIR/sshd.pid" ] && break; sleep 0.1; done
 SSHD_PID=$(cat "$DIR/sshd.pid")
-SSH=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$PORT")
+SSH=(-i "$DIR/client_key" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$PORT")
+# The old method's sample, `ps ax | grep sshd | grep '\[priv\]'`, applied to this test's sshd only (its listener and
+# descendants), so other sshd servers on the machine cannot disturb the measurement.
+own_processes() {
+  ps -eo pid=,ppid=,args= | awk -v root="$SSHD_PID" '
+    { pid[NR] = $1; parent[$1] = $2; line[NR] = $0 }
+    END { for (i = 1; i <= NR; i++) { p = pid[i]; while (p != "" && p != root && p > 1) p = parent[p]; if (p == root) print line[i] } }'
+}
 # shellcheck disable=SC2009 # this is the old method's own sample, on purpose
-count() { ps ax | grep sshd | grep -c '\[priv\]' || true; }
+count() { own_processes | grep sshd | grep -c '\[priv\]' || true; }
 settle() { sleep 1.5; }
 base=$(count)
 echo "openssh $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)"
@@ -40,14 +49,15 @@ measure() { # kind, command...
   local kind=$1; shift
   "$@" & local pid=$!; PIDS+=("$pid"); settle
   echo "$kind matches=$(( $(count) - base ))"
-  # shellcheck disable=SC2009
-  ps ax -o args | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
+  own_processes | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; settle
 }
-measure user-tty    sshpass -p astest-pw-1 ssh -tt "${SSH[@]}" astest@127.0.0.1 'sleep 20'
-measure user-notty  sshpass -p astest-pw-1 ssh -T "${SSH[@]}" astest@127.0.0.1 'sleep 20'
-measure root-tty    sshpass -p root-pw-1 ssh -tt "${SSH[@]}" root@127.0.0.1 'sleep 20'
-measure root-notty  sshpass -p root-pw-1 ssh -T "${SSH[@]}" root@127.0.0.1 'sleep 20'
+measure user-tty    ssh -tt "${SSH[@]}" astest@127.0.0.1 'sleep 20'
+measure user-notty  ssh -T "${SSH[@]}" astest@127.0.0.1 'sleep 20'
+measure root-tty    ssh -tt "${SSH[@]}" root@127.0.0.1 'sleep 20'
+measure root-notty  ssh -T "${SSH[@]}" root@127.0.0.1 'sleep 20'
 measure preauth     bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo SSH-2.0-scanner >&3; sleep 20"
+: >"$DIR/no-input"
+measure password-prompt bash -c "tail -f $DIR/no-input | script -qfc 'ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/kh -p $PORT astest@127.0.0.1' /dev/null >/dev/null 2>&1"
 echo "ssm-session-worker matches=0"
 echo "titles seen:"; cat "$DIR/titles.txt"

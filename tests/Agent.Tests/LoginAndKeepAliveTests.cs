@@ -30,6 +30,26 @@ public class LoginAndKeepAliveTests
     }
 
     [Fact]
+    public void ALoginAfterMegabytesOfGuessesIsFoundInTheLogsTail()
+    {
+        using var probe = new ProbeRunner();
+        var log = Path.Combine(probe.Work, "auth.log");
+        using (var writer = new StreamWriter(log))
+        {
+            // Larger than the 8 MB window the probe reads: an old login at the start, then a guesser's flood, then a login.
+            writer.WriteLine("Nov 22 09:00:00 host sshd[100]: Accepted publickey for old from 198.51.100.1 port 1 ssh2");
+            const string guess = "Nov 22 17:30:00 host sshd[2401]: Failed password for root from 203.0.113.9 port 40000 ssh2";
+            for (long written = 0; written < 9_000_000; written += guess.Length + 1) writer.WriteLine(guess);
+            writer.WriteLine("Nov 22 17:31:05 host sshd[7001]: Accepted password for bob from 198.51.100.2 port 2 ssh2");
+            writer.WriteLine(guess);
+        }
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = log;
+        var (report, line) = probe.Run();
+        Assert.True(120 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
     public void FailedAndInvalidLoginsAreNotLogins()
     {
         using var probe = new ProbeRunner();

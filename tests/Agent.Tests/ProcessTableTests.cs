@@ -19,6 +19,9 @@ public class ProcessTableTests
     [InlineData("rhel8-openssh80.ps", 1, 0, 0, 0, 0, "ec2-user")]              // listener with -o options
     [InlineData("rhel9-openssh87.ps", 1, 0, 2, 0, 0, "bob,carol,root")]        // Session Manager users named from their session ids
     [InlineData("suse15-openssh84.ps", 1, 1, 0, 2, 0, "geeko")]                // sftp; two guessers
+    [InlineData("debian12-openssh92-tmux.ps", 1, 0, 0, 0, 3, "alice")]         // real tmux 3.3a server keeps "tmux new ..." argv (parent 1 or systemd --user); the attach client is not a server; screen
+    [InlineData("debian12-openssh92-forwarding.ps", 2, 2, 0, 2, 0, "asprb21898,root")] // real 9.2: ssh -N (port forwarding, no channel) is titled by the bare user name
+    [InlineData("ubuntu2504-openssh99-forwarding.ps", 3, 2, 0, 1, 0, "dev,root,ubuntu")] // 9.8+: "sshd-session: dev" with no channel is a session; sshd-auth guesser is not
     public void CountsAreExact(string fixture, int ssh, int noTty, int ssm, int preauth, int multiplexers, string users)
     {
         using var probe = new ProbeRunner();

@@ -12,15 +12,17 @@ command -v script >/dev/null || need+=(bsdutils)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; fi
 
 DIR=$(mktemp -d /tmp/autostop-sshd.XXXXXX)
+# Throwaway users named per run: other tests on the same machine (bench/old-method) create and remove their own.
+U1=asp$$a; U2=asp$$b
 chmod 755 "$DIR"
 PIDS=()
 cleanup() {
   # Every process this test starts names $DIR in its arguments: end them all, so nothing holds our output open.
   pkill -f "$DIR" 2>/dev/null || true
-  pkill -u astest 2>/dev/null || true; pkill -u astest2 2>/dev/null || true
+  pkill -u "$U1" 2>/dev/null || true; pkill -u "$U2" 2>/dev/null || true
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.5
-  for u in astest astest2; do
+  for u in "$U1" "$U2"; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do userdel -r "$u" >/dev/null 2>&1 && break; id "$u" >/dev/null 2>&1 || break; sleep 0.3; done
   done
   rm -rf "$DIR"
@@ -31,7 +33,7 @@ PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$DIR/client_key"
 cp "$DIR/client_key.pub" "$DIR/authorized_keys"; chmod 644 "$DIR/authorized_keys"
-for u in astest astest2; do id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"; done
+for u in "$U1" "$U2"; do id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"; done
 mkdir -p /run/sshd
 cat >"$DIR/sshd_config" <<CFG
 ListenAddress 127.0.0.1
@@ -63,7 +65,7 @@ wait_for() { # until the probe's field reaches the value (bounded)
 }
 
 # 1. A login that came and went: nothing live, but its age is known.
-"${SSH[@]}" -T astest@127.0.0.1 true
+"${SSH[@]}" -T "$U1"@127.0.0.1 true
 sleep 2
 LINE=$(probe)
 expect "sshSessions after the login ended" "$(field "$LINE" sshSessions)" 0
@@ -75,20 +77,24 @@ echo "ok: lastLoginAgeSeconds = $age after a login that ended"
 
 # 2. Live sessions.
 "${SSH[@]}" -tt root@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # root, terminal
-"${SSH[@]}" -T astest@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # user, no terminal
-"${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)
+"${SSH[@]}" -T "$U1"@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # user, no terminal
+"${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt "$U2"@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)
 for _ in $(seq 50); do [ -S "$DIR/cm" ] && break; sleep 0.1; done
-"${SSH[@]}" -o ControlPath="$DIR/cm" -tt astest2@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
+"${SSH[@]}" -o ControlPath="$DIR/cm" -tt "$U2"@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
+# Authenticated but no channel ever opened (port forwarding only): sshd titles these by the bare user name.
+FWD_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+"${SSH[@]}" -N -T -L "127.0.0.1:$FWD_PORT:127.0.0.1:$PORT" "$U1"@127.0.0.1 >/dev/null 2>&1 </dev/null & PIDS+=($!)
+"${SSH[@]}" -N -T root@127.0.0.1 >/dev/null 2>&1 </dev/null & PIDS+=($!)
 # Stays at the password prompt: a terminal (script) and no password ever typed.
 : >"$DIR/no-input"
-(tail -f "$DIR/no-input" | script -qfc "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/prompt_known_hosts -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT astest@127.0.0.1" /dev/null >/dev/null 2>&1) & PIDS+=($!)
-wait_for sshSessions 3
+(tail -f "$DIR/no-input" | script -qfc "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/prompt_known_hosts -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT $U1@127.0.0.1" /dev/null >/dev/null 2>&1) & PIDS+=($!)
+wait_for sshSessions 5
 sleep 1
 LINE=$(probe)
 echo "probe: $LINE"
-expect sshSessions "$(field "$LINE" sshSessions)" 3
-expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 1
-expect users "$(field "$LINE" users)" "astest,astest2,root"
+expect sshSessions "$(field "$LINE" sshSessions)" 5
+expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 3
+expect users "$(field "$LINE" users)" "$U1,$U2,root"
 expect preauthConnections "$(field "$LINE" preauthConnections)" 1
 expect ssmSessions "$(field "$LINE" ssmSessions)" 0
 idle=$(field "$LINE" minTtyIdleSeconds)
@@ -100,4 +106,4 @@ line = sys.argv[1]
 assert len(line) < 2500, len(line)
 json.loads(line)
 PY
-echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 3 sessions (root+tty, user notty, 2-channel multiplexed), 1 at the password prompt, ended login seen: exact"
+echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 5 sessions (root+tty, user notty, 2-channel multiplexed, 2 port-forward-only), 1 at the password prompt, ended login seen: exact"
