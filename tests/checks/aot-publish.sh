@@ -18,7 +18,8 @@ fi
 if grep -E ": warning [A-Z]+[0-9]+" "$out/publish.log" | sort -u; then echo "FAIL: the AOT publish has warnings (above)"; exit 1; fi
 binary=$out/artifacts/bootstrap
 [ -x "$binary" ] || { echo "FAIL: no bootstrap executable in the artifacts directory"; exit 1; }
-[ "$(ls -A "$out/artifacts")" = "bootstrap" ] || { echo "FAIL: the artifacts directory holds more than bootstrap: $(ls -A "$out/artifacts" | tr '\n' ' ')"; exit 1; }
+artifacts=$(find "$out/artifacts" -mindepth 1 -maxdepth 1 -printf '%f ')
+[ "$artifacts" = "bootstrap " ] || { echo "FAIL: the artifacts directory should hold only bootstrap, it holds: $artifacts"; exit 1; }
 [ "$(head -c 4 "$binary" | od -An -c | tr -d ' ')" = "177ELF" ] || { echo "FAIL: bootstrap is not an ELF executable"; exit 1; }
 objdump -f "$binary" | grep -q "elf64-x86-64" || { echo "FAIL: bootstrap is not an x86-64 binary (the template says x86_64)"; exit 1; }
 max=$(objdump -T "$binary" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sort -V -u | tail -1)
