@@ -7,8 +7,9 @@
 set -euo pipefail
 command -v /usr/sbin/sshd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
 DIR=$(mktemp -d /tmp/autostop-establish.XXXXXX)
+ASUSER=asold$$   # a throwaway user of its own, so it never meets another test's
 PIDS=()
-cleanup() { pkill -f "$DIR" 2>/dev/null || true; pkill -u astest 2>/dev/null || true; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null; userdel -r astest 2>/dev/null || true; rm -rf "$DIR"; }
+cleanup() { pkill -f "$DIR" 2>/dev/null || true; pkill -u "$ASUSER" 2>/dev/null || true; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null; userdel -r "$ASUSER" 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 ssh-keygen -q -t ed25519 -N '' -f "$DIR/host_key"
@@ -27,7 +28,7 @@ KbdInteractiveAuthentication no
 UsePAM yes
 PidFile $DIR/sshd.pid
 CFG
-id astest >/dev/null 2>&1 || useradd -m astest
+id "$ASUSER" >/dev/null 2>&1 || useradd -m "$ASUSER"
 /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
 for _ in $(seq 50); do [ -s "$DIR/sshd.pid" ] && break; sleep 0.1; done
 SSHD_PID=$(cat "$DIR/sshd.pid")
@@ -52,12 +53,12 @@ measure() { # kind, command...
   own_processes | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; settle
 }
-measure user-tty    ssh -tt "${SSH[@]}" astest@127.0.0.1 'sleep 20'
-measure user-notty  ssh -T "${SSH[@]}" astest@127.0.0.1 'sleep 20'
+measure user-tty    ssh -tt "${SSH[@]}" "$ASUSER"@127.0.0.1 'sleep 20'
+measure user-notty  ssh -T "${SSH[@]}" "$ASUSER"@127.0.0.1 'sleep 20'
 measure root-tty    ssh -tt "${SSH[@]}" root@127.0.0.1 'sleep 20'
 measure root-notty  ssh -T "${SSH[@]}" root@127.0.0.1 'sleep 20'
 measure preauth     bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo SSH-2.0-scanner >&3; sleep 20"
 : >"$DIR/no-input"
-measure password-prompt bash -c "tail -f $DIR/no-input | script -qfc 'ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/kh -p $PORT astest@127.0.0.1' /dev/null >/dev/null 2>&1"
+measure password-prompt bash -c "tail -f $DIR/no-input | script -qfc 'ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/kh -p $PORT $ASUSER@127.0.0.1' /dev/null >/dev/null 2>&1"
 echo "ssm-session-worker matches=0"
 echo "titles seen:"; cat "$DIR/titles.txt"
