@@ -18,7 +18,12 @@ public sealed class RuntimeApiClient : IRuntimeApi, IDisposable
     public RuntimeApiClient(string runtimeApiAddress)
     {
         // GET /next blocks until an invocation arrives (possibly after the sandbox was frozen): no client timeout.
-        _http = new HttpClient { BaseAddress = new Uri($"http://{runtimeApiAddress}/2018-06-01/"), Timeout = Timeout.InfiniteTimeSpan };
+        // The Runtime API is local to the sandbox: never through an HTTP_PROXY a user set for the function's AWS calls.
+        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            BaseAddress = new Uri($"http://{runtimeApiAddress}/2018-06-01/"),
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
     }
 
     public async Task<Invocation> NextAsync(CancellationToken cancellationToken)
