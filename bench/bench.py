@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import methods
 import traces
 
-MEASURED_GREP = {}
+ESTABLISHED = None  # establish.sh's measured output (methods.parse_establishment)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 WORK = os.environ.get("BENCH_WORK", "/tmp/autostop-bench")
@@ -50,8 +50,11 @@ def lab_run(scenario, name, function="jit"):
 # ---------------------------------------------------------------- 1. decision quality
 def decision_quality():
     establishment = os.path.join(WORK, "establish.txt")
-    global MEASURED_GREP
-    MEASURED_GREP = methods.load_establishment(establishment) if os.path.exists(establishment) else {}
+    global ESTABLISHED
+    if not os.path.exists(establishment):
+        raise SystemExit(f"{establishment} is missing: the old method's model comes from bench/old-method/establish.sh; "
+                         "run bash bench/run.sh (or establish.sh > $BENCH_WORK/establish.txt) first")
+    ESTABLISHED = methods.load_establishment(establishment)
     instances = traces.generate(seed=42)
     scores = {}
     for name, method in [("never stop (baseline)", lambda *args: False), ("oracle", methods.oracle), ("old cron + [priv] grep", methods.old_method), ("CPU alarm (<5% for 15 min)", methods.cpu_alarm())]:
@@ -197,6 +200,35 @@ def chart(scores, path):
     fig.savefig(path, dpi=110)
 
 
+CASE_TEXT = {
+    "user-tty": "non-root key login with a terminal", "user-notty": "non-root login without a terminal (scp, rsync, IDE)",
+    "root-tty": "root login with a terminal", "root-notty": "root login without a terminal",
+    "preauth": "a scanner's bare TCP connection", "password-prompt": "a valid user name left at the password prompt",
+    "ssm-session-worker": "a Session Manager session (a process titled `ssm-session-worker`)",
+}
+
+
+def establishment_report(w):
+    """The old method's establishment, written only from what establish.sh measured in this run."""
+    e = ESTABLISHED
+    w(f"How the old method's sample was modelled: `bench/old-method/establish.sh` started a real sshd ({e['openssh']}) on "
+      "127.0.0.1, opened each kind of session below against it, and ran the old sample "
+      "`ps ax | grep sshd | grep '\\[priv\\]'` over that sshd's processes and the case's own. Measured in this run:\n")
+    w("| case | people logged in | lines the old grep matched | process titles the case added |")
+    w("|---|---:|---:|---|")
+    for kind in methods.ESTABLISHMENT_CASES:
+        c = e["cases"][kind]
+        titles = "; ".join(f"`{t}`" for t in c["processes"].split("; ") if t) or "none"
+        w(f"| {CASE_TEXT[kind]} | {c['sessions']} | {c['matches']} | {titles} |")
+    missed = [CASE_TEXT[k] for k in methods.ESTABLISHMENT_CASES if e["cases"][k]["matches"] < e["cases"][k]["sessions"]]
+    false = [CASE_TEXT[k] for k in methods.ESTABLISHMENT_CASES if e["cases"][k]["matches"] > e["cases"][k]["sessions"]]
+    w("\nSo the old grep misses: " + ("; ".join(missed) if missed else "nothing") + ". It counts where nobody is logged in: " +
+      ("; ".join(false) if false else "nothing") + ". The simulation counts, per live session, the larger of the tty and "
+      f"notty matches: {methods.GREP_SEES[('ssh', False)]} for a non-root SSH session, {methods.GREP_SEES[('ssh', True)]} "
+      f"for a root one, {methods.GREP_SEES[('ssm', False)]} for a Session Manager one; keep-alive batch jobs add nothing "
+      "(no session). The traces hold no scanners or password guessers, so only the misses change the scores.\n")
+
+
 def main():
     t0 = time.time()
     instances, scores, week = decision_quality()
@@ -229,16 +261,8 @@ def main():
       "idle instance-hours not saved). Its waste against the oracle is the schedule's granularity: an instance is seen idle "
       "only at ticks, so a stop comes up to one period after the threshold.\n")
     w("![decision quality](decision-quality.png)\n")
-    w("How the old method's sample was modelled: `bench/old-method/establish.sh` starts a real OpenSSH sshd on 127.0.0.1 and counts "
-      "what `ps ax | grep sshd | grep '\\[priv\\]'` adds for each kind of session. It found: a non-root login, with or without a "
-      "terminal, adds one (`sshd: user [priv]`); a root login adds none (it runs as `sshd: root@pts/N` or `root@notty`); a "
-      "scanner's bare connection adds none (`sshd: [accepted]`, `[net]`), but a valid user name sitting at the password prompt "
-      "adds one (`sshd: user [priv]` exists before authentication: a false session); Session Manager sessions are not sshd "
-      "processes. The traces hold no password guessers, so only the misses count here. So the old "
-      "method stops instances under root and Session Manager users, and under batch jobs nobody is logged in to. "
-      + (f"This run measured (lines added to the grep per session): {', '.join(f'{k} {v}' for k, v in MEASURED_GREP.items())}. " if MEASURED_GREP else "") +
-      "The CPU alarm "
-      "uses a per-minute CPU model (typing and builds in bursts, idle readers near 1%, batch jobs 60-95%).\n")
+    establishment_report(w)
+    w("The CPU alarm uses a per-minute CPU model (typing and builds in bursts, idle readers near 1%, batch jobs 60-95%).\n")
 
     w("## Lab speed\n")
     w(f"`lab/scenarios/day-100.yaml`, a day of 5-minute ticks for 100 instances through the real function: {day['ticks']['count']} ticks in "

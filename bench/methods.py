@@ -53,25 +53,39 @@ def oracle(inst, t, since_boot, state):
     return state["idle"] > THRESHOLD
 
 
-# What `ps ax | grep sshd | grep '\[priv\]'` adds per live session, as bench/old-method/establish.sh measured on a
-# real sshd: a non-root login (terminal or not) shows an "sshd: user [priv]" monitor; root logins run as
-# "sshd: root@pts/N" / "root@notty" with no [priv] process; Session Manager sessions are not sshd at all.
-GREP_SEES = {("ssh", False): 1, ("ssh", True): 0, ("ssm", False): 0, ("ssm", True): 0}
+# What `ps ax | grep sshd | grep '\[priv\]'` adds per live session. Filled only from what bench/old-method/establish.sh
+# measured on a real sshd (load_establishment); the old method cannot be simulated before that ran.
+GREP_SEES = {}
+ESTABLISHMENT_CASES = ("user-tty", "user-notty", "root-tty", "root-notty", "preauth", "password-prompt", "ssm-session-worker")
+
+
+def parse_establishment(text):
+    """establish.sh's output as {"openssh": version, "cases": {kind: {"sessions", "matches", "processes"}}}."""
+    import re
+    out = {"openssh": None, "cases": {}}
+    for line in text.splitlines():
+        if line.startswith("openssh "):
+            out["openssh"] = line.split(" ", 1)[1].strip()
+        m = re.match(r'^(\S+) sessions=(\d+) matches=(-?\d+) processes="(.*)"$', line.strip())
+        if m:
+            out["cases"][m[1]] = {"sessions": int(m[2]), "matches": int(m[3]), "processes": m[4]}
+    missing = [c for c in ESTABLISHMENT_CASES if c not in out["cases"]]
+    if missing or not out["openssh"]:
+        raise SystemExit(f"establish.sh output is incomplete (missing: {', '.join(missing) or 'openssh version'}): "
+                         "run bash bench/old-method/establish.sh (bench/run.sh does) before bench.py")
+    return out
 
 
 def load_establishment(path):
-    """Takes the old method's model from what establish.sh measured on the real sshd (its "kind matches=N" lines):
-    a user or root session counts as the larger of its tty and notty matches."""
-    seen = {}
+    """Takes the old method's model from what establish.sh measured on the real sshd: a user or root session counts
+    as the larger of its tty and notty matches; a Session Manager session as the ssm-session-worker case."""
     with open(path) as f:
-        for line in f:
-            if " matches=" in line:
-                kind, n = line.strip().split(" matches=")
-                seen[kind] = int(n)
+        measured = parse_establishment(f.read())
+    seen = {k: c["matches"] for k, c in measured["cases"].items()}
     GREP_SEES[("ssh", False)] = max(seen["user-tty"], seen["user-notty"])
     GREP_SEES[("ssh", True)] = max(seen["root-tty"], seen["root-notty"])
-    GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen.get("ssm-session-worker", 0)
-    return dict(seen)
+    GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen["ssm-session-worker"]
+    return measured
 
 
 def grep_count(inst, t):
