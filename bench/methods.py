@@ -12,6 +12,11 @@ from datetime import datetime
 from traces import MINUTES, START
 
 THRESHOLD = 15
+# The stop rule every method below shares: minute t is the interval [t, t+1); a stop "at t" takes effect at the instant
+# t, so minute t and later are not running. With the threshold at 15, an instance whose last activity ended at the
+# instant T (minutes T..T+14 idle) is stopped at the instant T+15, exactly when it has been idle for 15 minutes, and
+# not a minute sooner or later. The oracle stops there; the old method's alarm fires there (its 15th consecutive zero
+# one-minute datapoint, the sample of minute T+14, is complete at T+15); score() counts waste from minute T+15 on.
 
 
 def live(sessions, t):
@@ -45,12 +50,12 @@ def simulate(inst, wants_stop):
 
 
 def oracle(inst, t, since_boot, state):
-    """Stops exactly when the instance has been idle for the threshold."""
+    """Stops exactly when the instance has been idle for the threshold (see the rule above THRESHOLD)."""
     if active(inst, t):
         state["idle"] = 0
         return False
-    state["idle"] = state.get("idle", 0) + 1
-    return state["idle"] > THRESHOLD
+    state["idle"] = state.get("idle", 0) + 1  # idle minutes including minute t
+    return state["idle"] > THRESHOLD          # minutes t-15..t-1 idle: 15 whole idle minutes end at the instant t
 
 
 # What `ps ax | grep sshd | grep '\[priv\]'` adds per live session. Filled only from what bench/old-method/establish.sh
@@ -93,12 +98,14 @@ def grep_count(inst, t):
 
 
 def old_method(inst, t, since_boot, state):
-    """Samples the grep every minute (cron) and stops after 15 consecutive zero samples (the per-instance alarm)."""
-    if grep_count(inst, t) > 0:
-        state["zeros"] = 0
-        return False
-    state["zeros"] = state.get("zeros", 0) + 1
-    return state["zeros"] >= 15
+    """Samples the grep every minute (cron, the datapoint of minute t) and stops when the per-instance alarm sees 15 of
+    15 consecutive one-minute datapoints at 0: the 15th zero datapoint (minute t-1) is complete at the instant t, so the
+    stop lands at t, 15 minutes after the last non-zero sample's minute ended (the same instant as the oracle when the
+    grep sees everything). The alarm sees only its datapoints, so a session that begins at t is cut."""
+    if state.get("zeros", 0) >= THRESHOLD:  # datapoints t-15..t-1 all zero
+        return True
+    state["zeros"] = 0 if grep_count(inst, t) > 0 else state.get("zeros", 0) + 1
+    return False
 
 
 def cpu_model(seed):
@@ -124,17 +131,19 @@ def cpu_model(seed):
 
 
 def cpu_alarm(threshold=5.0, seed=7):
-    """A CloudWatch CPUUtilization alarm: average below `threshold` % for three 5-minute periods, then stop."""
+    """A CloudWatch CPUUtilization alarm: average below `threshold` % for three 5-minute periods, then stop. Same rule
+    as the others: a period [t-5, t) is complete at the instant t, and the third low one stops the instance at t."""
     cpu = cpu_model(seed)
 
     def decide(inst, t, since_boot, state):
-        state.setdefault("samples", []).append(cpu(inst, t))
-        if (t + 1) % 5 != 0:
-            return False
-        period = state["samples"][-5:]
-        state["samples"] = []
-        state["low"] = state.get("low", 0) + 1 if sum(period) / len(period) < threshold else 0
-        return state["low"] >= 3
+        samples = state.setdefault("samples", [])
+        if t % 5 == 0 and samples:  # the period that ended at the instant t
+            state["low"] = state.get("low", 0) + 1 if sum(samples) / len(samples) < threshold else 0
+            state["samples"] = samples = []
+            if state["low"] >= 3:
+                return True
+        samples.append(cpu(inst, t))
+        return False
 
     return decide
 
