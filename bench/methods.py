@@ -169,7 +169,11 @@ def score(inst, stops):
         idle += 1
         if idle > THRESHOLD:
             waste += 1
-    interrupted = sum(1 for s in inst["sessions"] for t in stopped_at if s["from"] <= t < s["to"] or t < s["from"] < t + 1)
+    # A session is interrupted when it is live at the instant of a stop, or began while the instance was stopping.
+    # Traces are in whole minutes, a stop lands at the start of minute t and stopping lasts 60 s (the lab's
+    # LabInstance.StopDuration), i.e. [t, t+1): the only session start inside it is from == t, which from <= t < to
+    # already counts (the lab's own count, RunSummary.Interrupted, uses the same definition).
+    interrupted = sum(1 for s in inst["sessions"] for t in stopped_at if s["from"] <= t < s["to"])
     cut = sum(1 for k in inst["keepAlive"] for t in stopped_at if k["from"] <= t < k["until"])
     return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "stops": len(stops)}
 
