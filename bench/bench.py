@@ -167,10 +167,36 @@ def cold_start():
 
 
 # ---------------------------------------------------------------- 4. cost
-PRICES = {  # us-east-1 list prices (AWS pricing pages for Lambda, CloudWatch)
+PRICES = {  # us-east-1 list prices, from PRICE_SOURCES
     "lambda_gb_s": 0.0000166667, "lambda_request": 0.20 / 1e6, "metric_month": 0.30, "alarm_month": 0.10,
-    "put_metric_data_request": 0.01 / 1000, "logs_gb": 0.50,
+    "put_metric_data_request": 0.01 / 1000, "logs_gb": 0.50, "dashboard_month": 3.00,
 }
+PRICE_SOURCES = (
+    "AWS Lambda pricing, https://aws.amazon.com/lambda/pricing/ (US East (N. Virginia), x86: $0.0000166667 per GB-s, "
+    "$0.20 per million requests); Amazon CloudWatch pricing, https://aws.amazon.com/cloudwatch/pricing/ (US East "
+    "(N. Virginia): custom metrics $0.30 a metric a month for the first 10,000, PutMetricData $0.01 per 1,000 requests, "
+    "standard-resolution alarms $0.10 an alarm metric a month, dashboards $3.00 a dashboard a month beyond the 3 an "
+    "account gets free, log ingestion $0.50 per GB). Free tiers (1M Lambda requests and 400,000 GB-s, 10 metrics, "
+    "10 alarms, 3 dashboards a month) are not deducted: a fleet this size has usually spent them elsewhere."
+)
+
+
+def template_resources():
+    """What templates/template.yaml creates that CloudWatch bills monthly: its alarms (and which only with an
+    AlertEmail) and its dashboards, read from the template itself."""
+    import re
+    with open(os.path.join(ROOT, "templates", "template.yaml")) as f:
+        text = f.read()
+    found = {"alarms": [], "conditionalAlarms": [], "dashboards": []}
+    for m in re.finditer(r"^  (\w+):\n    Type: (AWS::CloudWatch::(?:Alarm|Dashboard))\n(    Condition: (\w+)\n)?", text, re.M):
+        name, kind, condition = m[1], m[2], m[4]
+        if kind.endswith("Dashboard"):
+            found["dashboards"].append(name)
+        else:
+            found["conditionalAlarms" if condition else "alarms"].append(name)
+    if not found["alarms"] or not found["dashboards"]:
+        raise SystemExit(f"templates/template.yaml: expected alarms and a dashboard, found {found}")
+    return found
 MEMORY_GB = 256 / 1024
 TICKS_PER_MONTH = 12 * 730
 
@@ -181,14 +207,17 @@ def costs(rows):
     log_gb = r1000["logBytes"] * TICKS_PER_MONTH / 1e9
     lambda_cost = TICKS_PER_MONTH * (duration_s * MEMORY_GB * PRICES["lambda_gb_s"] + PRICES["lambda_request"])
     fleet_metrics = 8 * PRICES["metric_month"]
+    made = template_resources()
+    alarms = len(made["alarms"]) + len(made["conditionalAlarms"])  # with an AlertEmail: every alarm the template has
     auto_with = {"Lambda (GB-s + requests)": lambda_cost, "custom metrics": fleet_metrics + 1000 * PRICES["metric_month"],
-                 "alarms": 2 * PRICES["alarm_month"], "log ingestion": log_gb * PRICES["logs_gb"]}
+                 "alarms": alarms * PRICES["alarm_month"], "dashboards": len(made["dashboards"]) * PRICES["dashboard_month"],
+                 "log ingestion": log_gb * PRICES["logs_gb"]}
     auto_without = dict(auto_with, **{"custom metrics": fleet_metrics})
     old = {"custom metrics": 1000 * PRICES["metric_month"],
            "PutMetricData (1/min/instance)": 1000 * 60 * 730 * PRICES["put_metric_data_request"],
            "alarms": 1000 * PRICES["alarm_month"]}
     return {"AutoStop, per-instance Sessions metrics on": auto_with, "AutoStop, AUTOSTOP_INSTANCE_METRICS=false": auto_without,
-            "old method (metric + PutMetricData + alarm per instance)": old}, duration_s, log_gb
+            "old method (metric + PutMetricData + alarm per instance)": old}, duration_s, log_gb, made
 
 
 # ---------------------------------------------------------------- report
@@ -253,7 +282,7 @@ def main():
     rows = tick_cost()
     cold = cold_start()
     day = lab_run(os.path.join(ROOT, "lab", "scenarios", "day-100.yaml"), "day-100")
-    cost_table, duration_s, log_gb = costs(rows)
+    cost_table, duration_s, log_gb, made = costs(rows)
     chart(scores, os.path.join(BENCH, "decision-quality.png"))
 
     days = 50 * traces.DAYS
@@ -322,8 +351,13 @@ def main():
     w(f"Lambda: {TICKS_PER_MONTH} ticks a month (every 5 minutes) x the measured {duration_s:.2f} s tick for N = 1,000 at 256 MB, "
       f"${PRICES['lambda_gb_s']}/GB-s and $0.20 per million requests; logs: the measured {next(r for r in rows if r['n'] == 1000)['logBytes']} "
       f"bytes a tick = {log_gb:.2f} GB a month at ${PRICES['logs_gb']}/GB; custom metrics ${PRICES['metric_month']} each a month, "
-      f"alarms ${PRICES['alarm_month']}, PutMetricData $0.01 per 1,000 requests. SSM Run Command on EC2 instances and the EC2/SSM "
-      "API calls are free. EMF metrics cost as custom metrics, with no PutMetricData requests.\n")
+      f"alarms ${PRICES['alarm_month']}, dashboards ${PRICES['dashboard_month']:.2f}, PutMetricData $0.01 per 1,000 requests. "
+      f"What `templates/template.yaml` creates: alarms {', '.join(made['alarms'])}"
+      + (f", and {', '.join(made['conditionalAlarms'])} when an AlertEmail is given (counted here)" if made['conditionalAlarms'] else "") +
+      f"; dashboard {', '.join(made['dashboards'])}. SSM Run Command on EC2 instances and the EC2/SSM "
+      "API calls are free. EMF metrics cost as custom metrics, with no PutMetricData requests. SNS email notifications "
+      "(AlertEmail) are not counted.\n")
+    w(f"Prices (us-east-1 list prices): {PRICE_SOURCES}\n")
     w("| item | " + " | ".join(cost_table) + " |")
     w("|---|" + "---:|" * len(cost_table))
     items = sorted({k for t in cost_table.values() for k in t})
