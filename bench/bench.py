@@ -25,7 +25,9 @@ WORK = os.environ.get("BENCH_WORK", "/tmp/autostop-bench")
 LAB = os.path.join(ROOT, "lab", "bin", "Release", "net10.0", "lab")
 
 
-def lab_run(scenario, name, function="jit"):
+def lab_run(scenario, name, function="jit", env=None, timeout=1800, allow_crash=False):
+    """Runs the lab; env is added to the lab's environment (the lab passes AWS_RETRY_MODE on to the function).
+    allow_crash: a run whose function crashed or missed its timeout returns its summary instead of failing."""
     os.makedirs(WORK, exist_ok=True)
     if isinstance(scenario, str):  # a scenario file shipped in lab/scenarios
         path = scenario
@@ -35,9 +37,11 @@ def lab_run(scenario, name, function="jit"):
             json.dump(scenario, f)
     out = os.path.join(WORK, name)
     started = time.time()
+    run_env = {k: v for k, v in os.environ.items() if k != "AWS_RETRY_MODE"}  # the SDK default unless asked
+    run_env.update(env or {})
     proc = subprocess.run([LAB, "run", "--scenario", path, "--out", out, "--function", function, "--no-build", "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=run_env)
+    if proc.returncode != 0 and not (allow_crash and proc.returncode == 1 and os.path.exists(os.path.join(out, "summary.json"))):
         raise SystemExit(f"lab run {name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
@@ -141,16 +145,26 @@ def expected_slowest_probe_ms(n):
     return out
 
 
+ADAPTIVE_CAP_S = 150  # the adaptive-retry row's Lambda timeout: bounds the bench's time if adaptive mode crawls
+
+
 def tick_cost():
     rows = []
-    for n in (10, 100, 1000, 5000):
-        s = lab_run(cost_scenario(n), f"tick-{n}")
-        tick = s["_ticks"][0]
-        calls = s["apiCalls"]
+    runs = [(n, "standard", cost_scenario(n), {}) for n in (10, 100, 1000, 5000)]
+    # The same throttled 5,000-instance tick with the SDK's adaptive retry mode (AWS_RETRY_MODE=adaptive, which the
+    # lab passes to the function), capped at ADAPTIVE_CAP_S by the scenario's function timeout.
+    runs.append((5000, "adaptive", dict(cost_scenario(5000), name="tick-5000-adaptive", functionTimeoutSeconds=ADAPTIVE_CAP_S),
+                 {"AWS_RETRY_MODE": "adaptive"}))
+    for n, mode, scenario, env in runs:
+        name = f"tick-{n}" if mode == "standard" else f"tick-{n}-{mode}"
+        s = lab_run(scenario, name, env=env, timeout=ADAPTIVE_CAP_S + 300, allow_crash=mode != "standard") if env else lab_run(scenario, name)
+        tick = s["_ticks"][0] if s["_ticks"] else None
         rows.append({
-            "n": n, "calls": calls, "throttled": s["throttledCallsTotal"], "tickMs": tick["durationMs"],
-            "stopped": tick["stopped"], "failed": tick["failed"], "peakRssKb": s["function"]["peakRssKb"],
+            "n": n, "mode": mode, "calls": s["apiCalls"], "throttled": s["throttledCallsTotal"],
+            "tickMs": tick["durationMs"] if tick else None, "stopped": tick["stopped"] if tick else s["fleet"]["stops"],
+            "failed": tick["failed"] if tick else None, "peakRssKb": s["function"]["peakRssKb"],
             "floorS": floor_seconds(n), "logBytes": s["logBytes"], "interrupted": s["fleet"]["sessionsInterrupted"],
+            "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None,
         })
     return rows
 
@@ -202,7 +216,7 @@ TICKS_PER_MONTH = 12 * 730
 
 
 def costs(rows):
-    r1000 = next(r for r in rows if r["n"] == 1000)
+    r1000 = next(r for r in rows if r["n"] == 1000 and r["mode"] == "standard")
     duration_s = r1000["tickMs"] / 1000
     log_gb = r1000["logBytes"] * TICKS_PER_MONTH / 1e9
     lambda_cost = TICKS_PER_MONTH * (duration_s * MEMORY_GB * PRICES["lambda_gb_s"] + PRICES["lambda_request"])
@@ -318,16 +332,23 @@ def main():
     w(f"Each API call takes {LATENCY['min']}-{LATENCY['max']} ms; SSM delivery {DELIVERY['min']}-{DELIVERY['max']} ms and execution "
       f"{EXECUTION['min']}-{EXECUTION['max']} ms; token buckets per operation: " +
       ", ".join(f"{r['operation']} {r['burst']} burst / {r['perSecond']} per s" for r in RATE_LIMITS) +
-      ". Half the instances have a session, half are due to stop. One tick each; the function's own tick line gives the time.\n")
+      ". Half the instances have a session, half are due to stop. One tick each; the function's own tick line gives the time. "
+      "Retry mode: the SDK's standard mode (the default), and for N = 5,000 also `AWS_RETRY_MODE=adaptive` on the same "
+      f"throttled tick, with the function's timeout cut to {ADAPTIVE_CAP_S} s to bound the bench.\n")
     ops = sorted({op for r in rows for op in r["calls"]})
-    w("| N | " + " | ".join(ops) + " | calls / instance | throttled | tick wall (s) | floor (s) | wall / floor | peak RSS (MiB) | stopped | interrupted |")
-    w("|---:|" + "---:|" * len(ops) + "---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| N | retry mode | " + " | ".join(ops) + " | calls / instance | throttled | tick wall (s) | floor (s) | wall / floor | peak RSS (MiB) | stopped | interrupted |")
+    w("|---:|---|" + "---:|" * len(ops) + "---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         total_calls = sum(r["calls"].values())
-        w(f"| {r['n']} | " + " | ".join(str(r["calls"].get(op, 0)) for op in ops) +
-          f" | {total_calls / r['n']:.3f} | {r['throttled']} | {r['tickMs'] / 1000:.2f} | {r['floorS']:.2f} | {r['tickMs'] / 1000 / r['floorS']:.2f} | "
+        wall = f"{r['tickMs'] / 1000:.2f}" if r["tickMs"] is not None else f"> {ADAPTIVE_CAP_S} (no tick end)"
+        ratio = f"{r['tickMs'] / 1000 / r['floorS']:.2f}" if r["tickMs"] is not None else "-"
+        w(f"| {r['n']} | {r['mode']} | " + " | ".join(str(r["calls"].get(op, 0)) for op in ops) +
+          f" | {total_calls / r['n']:.3f} | {r['throttled']} | {wall} | {r['floorS']:.2f} | {ratio} | "
           f"{(r['peakRssKb'] or 0) / 1024:.0f} | {r['stopped']} | {r['interrupted']} |")
-    slowest = ", ".join(f"{expected_slowest_probe_ms(r['n']):.0f} ms for N = {r['n']}" for r in rows)
+    for r in rows:
+        if r["crash"]:
+            w(f"\nThe {r['mode']} N = {r['n']} run did not complete its tick within its {ADAPTIVE_CAP_S} s timeout: {r['crash']}")
+    slowest = ", ".join(f"{expected_slowest_probe_ms(n):.0f} ms for N = {n}" for n in sorted({r["n"] for r in rows}))
     w("\nCalls are counted as the lab received them (throttled attempts included). The floor takes the slowest probe "
       f"as the configured maximum, {DELIVERY['max']} ms delivery + {EXECUTION['max']} ms execution: the lab does not "
       "report the latencies it drew for each probe (neither summary.json nor log.jsonl carries them), so the slowest probe "
@@ -349,7 +370,7 @@ def main():
 
     w("## Monthly cost per 1,000 instances (us-east-1 list prices)\n")
     w(f"Lambda: {TICKS_PER_MONTH} ticks a month (every 5 minutes) x the measured {duration_s:.2f} s tick for N = 1,000 at 256 MB, "
-      f"${PRICES['lambda_gb_s']}/GB-s and $0.20 per million requests; logs: the measured {next(r for r in rows if r['n'] == 1000)['logBytes']} "
+      f"${PRICES['lambda_gb_s']}/GB-s and $0.20 per million requests; logs: the measured {next(r for r in rows if r['n'] == 1000 and r['mode'] == 'standard')['logBytes']} "
       f"bytes a tick = {log_gb:.2f} GB a month at ${PRICES['logs_gb']}/GB; custom metrics ${PRICES['metric_month']} each a month, "
       f"alarms ${PRICES['alarm_month']}, dashboards ${PRICES['dashboard_month']:.2f}, PutMetricData $0.01 per 1,000 requests. "
       f"What `templates/template.yaml` creates: alarms {', '.join(made['alarms'])}"
