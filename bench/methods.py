@@ -23,8 +23,23 @@ def live(sessions, t):
     return [s for s in sessions if s["from"] <= t < s["to"]]
 
 
-def active(inst, t):
-    return bool(live(inst["sessions"], t)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
+def sessions_at(inst, t, ignore_idle_terminals_after=None):
+    """The person sessions live at minute t. By default a forgotten open terminal is a session (AutoStop does not cut
+    it by default). With ignore_idle_terminals_after (minutes), the rule of AutoStop:IgnoreIdleTerminalsAfter
+    (functions/AutoStop/Policy/IdlePolicy.cs, Activity) applies: when every live SSH session is a terminal and even the
+    freshest has been idle at least that long, the SSH sessions are not sessions (Session Manager ones still are)."""
+    now = live(inst["sessions"], t)
+    if ignore_idle_terminals_after is None:
+        return now
+    ssh = [s for s in now if s["kind"] == "ssh"]
+    limit = ignore_idle_terminals_after
+    if ssh and all(s["tty"] and "idleAfter" in s and t - (s["from"] + s["idleAfter"]) >= limit for s in ssh):
+        return [s for s in now if s["kind"] != "ssh"]
+    return now
+
+
+def active(inst, t, ignore_idle_terminals_after=None):
+    return bool(sessions_at(inst, t, ignore_idle_terminals_after)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
 
 
 def arrivals(inst):
@@ -49,9 +64,9 @@ def simulate(inst, wants_stop):
     return stops
 
 
-def oracle(inst, t, since_boot, state):
+def oracle(inst, t, since_boot, state, ignore_idle_terminals_after=None):
     """Stops exactly when the instance has been idle for the threshold (see the rule above THRESHOLD)."""
-    if active(inst, t):
+    if active(inst, t, ignore_idle_terminals_after):
         state["idle"] = 0
         return False
     state["idle"] = state.get("idle", 0) + 1  # idle minutes including minute t
@@ -148,8 +163,15 @@ def cpu_alarm(threshold=5.0, seed=7):
     return decide
 
 
-def score(inst, stops):
-    """Waste, interruptions, cut jobs and stop count of one instance under a stop timeline."""
+def oracle_ignoring_idle_terminals(minutes):
+    """The oracle when a terminal idle past `minutes` is not a session (AutoStop:IgnoreIdleTerminalsAfter)."""
+    return lambda inst, t, since_boot, state: oracle(inst, t, since_boot, state, minutes)
+
+
+def score(inst, stops, ignore_idle_terminals_after=None):
+    """Waste, interruptions, cut jobs and stop count of one instance under a stop timeline. With
+    ignore_idle_terminals_after, a terminal idle past that limit is not a session: its idle time is waste and
+    cutting it is no interruption."""
     stopped_at = {s for s, _ in stops}
     running = [True] * MINUTES
     for s, e in stops:
@@ -163,7 +185,7 @@ def score(inst, stops):
         if not was_running:
             idle = 0
         was_running = True
-        if active(inst, t):
+        if active(inst, t, ignore_idle_terminals_after):
             idle = 0
             continue
         idle += 1
@@ -173,7 +195,7 @@ def score(inst, stops):
     # Traces are in whole minutes, a stop lands at the start of minute t and stopping lasts 60 s (the lab's
     # LabInstance.StopDuration), i.e. [t, t+1): the only session start inside it is from == t, which from <= t < to
     # already counts (the lab's own count, RunSummary.Interrupted, uses the same definition).
-    interrupted = sum(1 for s in inst["sessions"] for t in stopped_at if s["from"] <= t < s["to"])
+    interrupted = sum(1 for t in stopped_at for s in sessions_at(inst, t, ignore_idle_terminals_after))
     cut = sum(1 for k in inst["keepAlive"] for t in stopped_at if k["from"] <= t < k["until"])
     return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "stops": len(stops)}
 
