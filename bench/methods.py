@@ -12,14 +12,34 @@ from datetime import datetime
 from traces import MINUTES, START
 
 THRESHOLD = 15
+# The stop rule every method below shares: minute t is the interval [t, t+1); a stop "at t" takes effect at the instant
+# t, so minute t and later are not running. With the threshold at 15, an instance whose last activity ended at the
+# instant T (minutes T..T+14 idle) is stopped at the instant T+15, exactly when it has been idle for 15 minutes, and
+# not a minute sooner or later. The oracle stops there; the old method's alarm fires there (its 15th consecutive zero
+# one-minute datapoint, the sample of minute T+14, is complete at T+15); score() counts waste from minute T+15 on.
 
 
 def live(sessions, t):
     return [s for s in sessions if s["from"] <= t < s["to"]]
 
 
-def active(inst, t):
-    return bool(live(inst["sessions"], t)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
+def sessions_at(inst, t, ignore_idle_terminals_after=None):
+    """The person sessions live at minute t. By default a forgotten open terminal is a session (AutoStop does not cut
+    it by default). With ignore_idle_terminals_after (minutes), the rule of AutoStop:IgnoreIdleTerminalsAfter
+    (functions/AutoStop/Policy/IdlePolicy.cs, Activity) applies: when every live SSH session is a terminal and even the
+    freshest has been idle at least that long, the SSH sessions are not sessions (Session Manager ones still are)."""
+    now = live(inst["sessions"], t)
+    if ignore_idle_terminals_after is None:
+        return now
+    ssh = [s for s in now if s["kind"] == "ssh"]
+    limit = ignore_idle_terminals_after
+    if ssh and all(s["tty"] and "idleAfter" in s and t - (s["from"] + s["idleAfter"]) >= limit for s in ssh):
+        return [s for s in now if s["kind"] != "ssh"]
+    return now
+
+
+def active(inst, t, ignore_idle_terminals_after=None):
+    return bool(sessions_at(inst, t, ignore_idle_terminals_after)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
 
 
 def arrivals(inst):
@@ -44,34 +64,48 @@ def simulate(inst, wants_stop):
     return stops
 
 
-def oracle(inst, t, since_boot, state):
-    """Stops exactly when the instance has been idle for the threshold."""
-    if active(inst, t):
+def oracle(inst, t, since_boot, state, ignore_idle_terminals_after=None):
+    """Stops exactly when the instance has been idle for the threshold (see the rule above THRESHOLD)."""
+    if active(inst, t, ignore_idle_terminals_after):
         state["idle"] = 0
         return False
-    state["idle"] = state.get("idle", 0) + 1
-    return state["idle"] > THRESHOLD
+    state["idle"] = state.get("idle", 0) + 1  # idle minutes including minute t
+    return state["idle"] > THRESHOLD          # minutes t-15..t-1 idle: 15 whole idle minutes end at the instant t
 
 
-# What `ps ax | grep sshd | grep '\[priv\]'` adds per live session, as bench/old-method/establish.sh measured on a
-# real sshd: a non-root login (terminal or not) shows an "sshd: user [priv]" monitor; root logins run as
-# "sshd: root@pts/N" / "root@notty" with no [priv] process; Session Manager sessions are not sshd at all.
-GREP_SEES = {("ssh", False): 1, ("ssh", True): 0, ("ssm", False): 0, ("ssm", True): 0}
+# What `ps ax | grep sshd | grep '\[priv\]'` adds per live session. Filled only from what bench/old-method/establish.sh
+# measured on a real sshd (load_establishment); the old method cannot be simulated before that ran.
+GREP_SEES = {}
+ESTABLISHMENT_CASES = ("user-tty", "user-notty", "root-tty", "root-notty", "preauth", "password-prompt", "ssm-session-worker")
+
+
+def parse_establishment(text):
+    """establish.sh's output as {"openssh": version, "cases": {kind: {"sessions", "matches", "processes"}}}."""
+    import re
+    out = {"openssh": None, "cases": {}}
+    for line in text.splitlines():
+        if line.startswith("openssh "):
+            out["openssh"] = line.split(" ", 1)[1].strip()
+        m = re.match(r'^(\S+) sessions=(\d+) matches=(-?\d+) processes="(.*)"$', line.strip())
+        if m:
+            out["cases"][m[1]] = {"sessions": int(m[2]), "matches": int(m[3]), "processes": m[4]}
+    missing = [c for c in ESTABLISHMENT_CASES if c not in out["cases"]]
+    if missing or not out["openssh"]:
+        raise SystemExit(f"establish.sh output is incomplete (missing: {', '.join(missing) or 'openssh version'}): "
+                         "run bash bench/old-method/establish.sh (bench/run.sh does) before bench.py")
+    return out
 
 
 def load_establishment(path):
-    """Takes the old method's model from what establish.sh measured on the real sshd (its "kind matches=N" lines):
-    a user or root session counts as the larger of its tty and notty matches."""
-    seen = {}
+    """Takes the old method's model from what establish.sh measured on the real sshd: a user or root session counts
+    as the larger of its tty and notty matches; a Session Manager session as the ssm-session-worker case."""
     with open(path) as f:
-        for line in f:
-            if " matches=" in line:
-                kind, n = line.strip().split(" matches=")
-                seen[kind] = int(n)
+        measured = parse_establishment(f.read())
+    seen = {k: c["matches"] for k, c in measured["cases"].items()}
     GREP_SEES[("ssh", False)] = max(seen["user-tty"], seen["user-notty"])
     GREP_SEES[("ssh", True)] = max(seen["root-tty"], seen["root-notty"])
-    GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen.get("ssm-session-worker", 0)
-    return dict(seen)
+    GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen["ssm-session-worker"]
+    return measured
 
 
 def grep_count(inst, t):
@@ -79,12 +113,14 @@ def grep_count(inst, t):
 
 
 def old_method(inst, t, since_boot, state):
-    """Samples the grep every minute (cron) and stops after 15 consecutive zero samples (the per-instance alarm)."""
-    if grep_count(inst, t) > 0:
-        state["zeros"] = 0
-        return False
-    state["zeros"] = state.get("zeros", 0) + 1
-    return state["zeros"] >= 15
+    """Samples the grep every minute (cron, the datapoint of minute t) and stops when the per-instance alarm sees 15 of
+    15 consecutive one-minute datapoints at 0: the 15th zero datapoint (minute t-1) is complete at the instant t, so the
+    stop lands at t, 15 minutes after the last non-zero sample's minute ended (the same instant as the oracle when the
+    grep sees everything). The alarm sees only its datapoints, so a session that begins at t is cut."""
+    if state.get("zeros", 0) >= THRESHOLD:  # datapoints t-15..t-1 all zero
+        return True
+    state["zeros"] = 0 if grep_count(inst, t) > 0 else state.get("zeros", 0) + 1
+    return False
 
 
 def cpu_model(seed):
@@ -110,23 +146,32 @@ def cpu_model(seed):
 
 
 def cpu_alarm(threshold=5.0, seed=7):
-    """A CloudWatch CPUUtilization alarm: average below `threshold` % for three 5-minute periods, then stop."""
+    """A CloudWatch CPUUtilization alarm: average below `threshold` % for three 5-minute periods, then stop. Same rule
+    as the others: a period [t-5, t) is complete at the instant t, and the third low one stops the instance at t."""
     cpu = cpu_model(seed)
 
     def decide(inst, t, since_boot, state):
-        state.setdefault("samples", []).append(cpu(inst, t))
-        if (t + 1) % 5 != 0:
-            return False
-        period = state["samples"][-5:]
-        state["samples"] = []
-        state["low"] = state.get("low", 0) + 1 if sum(period) / len(period) < threshold else 0
-        return state["low"] >= 3
+        samples = state.setdefault("samples", [])
+        if t % 5 == 0 and samples:  # the period that ended at the instant t
+            state["low"] = state.get("low", 0) + 1 if sum(samples) / len(samples) < threshold else 0
+            state["samples"] = samples = []
+            if state["low"] >= 3:
+                return True
+        samples.append(cpu(inst, t))
+        return False
 
     return decide
 
 
-def score(inst, stops):
-    """Waste, interruptions, cut jobs and stop count of one instance under a stop timeline."""
+def oracle_ignoring_idle_terminals(minutes):
+    """The oracle when a terminal idle past `minutes` is not a session (AutoStop:IgnoreIdleTerminalsAfter)."""
+    return lambda inst, t, since_boot, state: oracle(inst, t, since_boot, state, minutes)
+
+
+def score(inst, stops, ignore_idle_terminals_after=None):
+    """Waste, interruptions, cut jobs and stop count of one instance under a stop timeline. With
+    ignore_idle_terminals_after, a terminal idle past that limit is not a session: its idle time is waste and
+    cutting it is no interruption."""
     stopped_at = {s for s, _ in stops}
     running = [True] * MINUTES
     for s, e in stops:
@@ -140,13 +185,17 @@ def score(inst, stops):
         if not was_running:
             idle = 0
         was_running = True
-        if active(inst, t):
+        if active(inst, t, ignore_idle_terminals_after):
             idle = 0
             continue
         idle += 1
         if idle > THRESHOLD:
             waste += 1
-    interrupted = sum(1 for s in inst["sessions"] for t in stopped_at if s["from"] <= t < s["to"] or t < s["from"] < t + 1)
+    # A session is interrupted when it is live at the instant of a stop, or began while the instance was stopping.
+    # Traces are in whole minutes, a stop lands at the start of minute t and stopping lasts 60 s (the lab's
+    # LabInstance.StopDuration), i.e. [t, t+1): the only session start inside it is from == t, which from <= t < to
+    # already counts (the lab's own count, RunSummary.Interrupted, uses the same definition).
+    interrupted = sum(1 for t in stopped_at for s in sessions_at(inst, t, ignore_idle_terminals_after))
     cut = sum(1 for k in inst["keepAlive"] for t in stopped_at if k["from"] <= t < k["until"])
     return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "stops": len(stops)}
 

@@ -102,7 +102,7 @@ def generate(seed=42):
     return instances
 
 
-def to_scenario(instances, tick_minutes=5, idle_minutes=15):
+def to_scenario(instances, tick_minutes=5, idle_minutes=15, extra_tags=None):
     """The lab scenario (JSON, which the lab reads as YAML) that replays the traces through the real function."""
     def session_json(s):
         out = {"kind": s["kind"], "user": s["user"], "tty": s["tty"], "from": iso(s["from"]), "to": iso(s["to"])}
@@ -111,7 +111,7 @@ def to_scenario(instances, tick_minutes=5, idle_minutes=15):
         return out
 
     return {
-        "name": f"week-{len(instances)}",
+        "name": f"week-{len(instances)}" + ("-tagged" if extra_tags else ""),
         "start": iso(0),
         "tickMinutes": tick_minutes,
         "duration": f"{DAYS}d",
@@ -122,7 +122,7 @@ def to_scenario(instances, tick_minutes=5, idle_minutes=15):
             {
                 "name": inst["name"],
                 "id": "i-" + format(0x0B000000000000000 + n, "017x"),
-                "tags": {"AutoStop": "true"},
+                "tags": {"AutoStop": "true", **(extra_tags or {})},
                 "launchTime": iso(-60),
                 "sessions": [session_json(s) for s in inst["sessions"]],
                 "keepAlive": [{"from": iso(k["from"]), "until": iso(k["until"])} for k in inst["keepAlive"]],

@@ -33,32 +33,44 @@ id "$ASUSER" >/dev/null 2>&1 || useradd -m "$ASUSER"
 for _ in $(seq 50); do [ -s "$DIR/sshd.pid" ] && break; sleep 0.1; done
 SSHD_PID=$(cat "$DIR/sshd.pid")
 SSH=(-i "$DIR/client_key" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$PORT")
-# The old method's sample, `ps ax | grep sshd | grep '\[priv\]'`, applied to this test's sshd only (its listener and
-# descendants), so other sshd servers on the machine cannot disturb the measurement.
-own_processes() {
-  ps -eo pid=,ppid=,args= | awk -v root="$SSHD_PID" '
+# The old method's sample, `ps ax | grep sshd | grep '\[priv\]'`, applied to this test's own processes only (the sshd
+# listener and its descendants, plus the tree of the case being measured), so other sshd servers or session workers
+# on the machine cannot disturb the measurement.
+own_processes() { # extra root pids...
+  ps -eo pid=,ppid=,args= | awk -v roots="$SSHD_PID $*" '
+    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) isroot[r[i]] = 1 }
     { pid[NR] = $1; parent[$1] = $2; line[NR] = $0 }
-    END { for (i = 1; i <= NR; i++) { p = pid[i]; while (p != "" && p != root && p > 1) p = parent[p]; if (p == root) print line[i] } }'
+    END { for (i = 1; i <= NR; i++) { p = pid[i]; while (p != "" && !(p in isroot) && p > 1) p = parent[p]; if (p in isroot) print line[i] } }'
 }
 # shellcheck disable=SC2009 # this is the old method's own sample, on purpose
-count() { own_processes | grep sshd | grep -c '\[priv\]' || true; }
+count() { own_processes "$@" | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep sshd | grep -c '\[priv\]' || true; }
+titles() { own_processes "$@" | awk -v l="$SSHD_PID" '$1 != l' | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^(sshd|ssm-session-worker)' | sed "s/$ASUSER/USER/g" | paste -sd';' | sed 's/;/; /g' || true; }
 settle() { sleep 1.5; }
+kill -0 "$SSHD_PID" 2>/dev/null || { echo "establish: the test sshd is not running" >&2; exit 1; }
 base=$(count)
+descendants() { ps -eo pid=,ppid= | awk -v root="$1" '{ parent[$1] = $2 } END { for (p in parent) { q = p; while (q > 1 && q != root) q = parent[q]; if (q == root) print p } }'; }
 echo "openssh $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)"
 
-measure() { # kind, command...
-  local kind=$1; shift
+measure() { # kind, true session count, command...
+  local kind=$1 sessions=$2; shift 2
+  [ "$(count)" -eq "$base" ] || { echo "establish: sshd processes left over before the $kind case" >&2; exit 1; }
   "$@" & local pid=$!; PIDS+=("$pid"); settle
-  echo "$kind matches=$(( $(count) - base ))"
-  own_processes | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^sshd' | sed 's/^/    /' >>"$DIR/titles.txt"; echo "  [$kind]" >>"$DIR/titles.txt"
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; settle
+  kill -0 "$pid" 2>/dev/null || { echo "establish: the $kind case exited before it was measured" >&2; exit 1; }
+  local matches; matches=$(( $(count "$pid") - base ))
+  echo "$kind sessions=$sessions matches=$matches processes=\"$(titles "$pid")\""
+  # End the whole case (script(1) and ssh run below it), then wait for its sshd children to go, so no case
+  # leaves a process behind for the next one to count.
+  local p; for p in $(descendants "$pid") "$pid"; do kill "$p" 2>/dev/null || true; done
+  wait "$pid" 2>/dev/null || true
+  for _ in $(seq 40); do [ "$(own_processes | wc -l)" -le 1 ] && break; sleep 0.25; done
+  [ "$(own_processes | wc -l)" -le 1 ] || { echo "establish: the $kind case left sshd processes behind:" >&2; own_processes >&2; exit 1; }
 }
-measure user-tty    ssh -tt "${SSH[@]}" "$ASUSER"@127.0.0.1 'sleep 20'
-measure user-notty  ssh -T "${SSH[@]}" "$ASUSER"@127.0.0.1 'sleep 20'
-measure root-tty    ssh -tt "${SSH[@]}" root@127.0.0.1 'sleep 20'
-measure root-notty  ssh -T "${SSH[@]}" root@127.0.0.1 'sleep 20'
-measure preauth     bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo SSH-2.0-scanner >&3; sleep 20"
+measure user-tty   1 ssh -tt "${SSH[@]}" "$ASUSER"@127.0.0.1 'sleep 20'
+measure user-notty 1 ssh -T "${SSH[@]}" "$ASUSER"@127.0.0.1 'sleep 20'
+measure root-tty   1 ssh -tt "${SSH[@]}" root@127.0.0.1 'sleep 20'
+measure root-notty 1 ssh -T "${SSH[@]}" root@127.0.0.1 'sleep 20'
+measure preauth    0 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo SSH-2.0-scanner >&3; sleep 20"
 : >"$DIR/no-input"
-measure password-prompt bash -c "tail -f $DIR/no-input | script -qfc 'ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/kh -p $PORT $ASUSER@127.0.0.1' /dev/null >/dev/null 2>&1"
-echo "ssm-session-worker matches=0"
-echo "titles seen:"; cat "$DIR/titles.txt"
+measure password-prompt 0 bash -c "tail -f $DIR/no-input | script -qfc 'ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/kh -p $PORT $ASUSER@127.0.0.1' /dev/null >/dev/null 2>&1"
+# A Session Manager session: the agent runs one ssm-session-worker per session (its shell runs under it, not sshd).
+measure ssm-session-worker 1 bash -c "exec -a ssm-session-worker sleep 20"
