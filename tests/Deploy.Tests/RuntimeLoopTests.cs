@@ -12,6 +12,7 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     private readonly FakeRuntimeApi _api = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly RecordingHandler _handler = new();
+    private readonly StringWriter _stderr = new();
     private Task<int>? _loop;
 
     private sealed class RecordingHandler : ITickHandler
@@ -30,7 +31,7 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     private Task<int> StartLoop(Dictionary<string, string>? environment = null)
     {
         var client = new RuntimeApiClient(_api.Address);
-        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), _ => _handler, TimeProvider.System, TextWriter.Null);
+        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), _ => _handler, TimeProvider.System, TextWriter.Synchronized(_stderr));
         return _loop = Task.Run(() => host.RunAsync(_stop.Token));
     }
 
@@ -58,7 +59,7 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
         Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), request.Now);
         // The tick's deadline is Lambda's minus the margin for printing and posting.
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(deadline.ToUnixTimeMilliseconds()) - LambdaHost.DeadlineMargin, request.Deadline);
-        Assert.Null(request.DryRunOverride);
+        Assert.False(request.ForceDryRun);
     }
 
     [Fact]
@@ -76,17 +77,19 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ADryRunFlagInThePayloadOverridesTheConfiguration()
+    public async Task APayloadCanTurnDryRunOnButNeverOff()
     {
         _ = StartLoop();
         _api.Enqueue("req-1", """{"time":"2026-11-23T10:05:00Z","dryRun":true}""", DateTimeOffset.UtcNow.AddSeconds(60));
         Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+        Assert.DoesNotContain("ignored", _stderr.ToString());
         _api.Enqueue("req-2", """{"dryRun":false}""", DateTimeOffset.UtcNow.AddSeconds(60));
         Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
 
-        Assert.True(_handler.Calls[0].Request.DryRunOverride);
+        Assert.True(_handler.Calls[0].Request.ForceDryRun);
         Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), _handler.Calls[0].Request.Now);
-        Assert.False(_handler.Calls[1].Request.DryRunOverride);
+        Assert.False(_handler.Calls[1].Request.ForceDryRun); // not an override: the configured DryRun decides
+        Assert.Contains("\"dryRun\":false is ignored", _stderr.ToString());
     }
 
     [Fact]

@@ -60,6 +60,10 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
             return;
         }
 
+        // Ignored rather than rejected: the tick still runs, as safely as deployed, and its summary shows dryRun.
+        if (trigger.DryRunOffIgnored)
+            await stderr.WriteLineAsync("The payload's \"dryRun\":false is ignored: a payload can only turn dry run on. Turn it off with the stack's DryRun parameter.");
+
         var deadline = invocation.Deadline - DeadlineMargin;
         using var tickCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A hard stop just before Lambda's own: the tick checks its deadline itself; this only bounds a hung call.
@@ -67,7 +71,7 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
         tickCancellation.CancelAfter(hardStop > TimeSpan.Zero ? hardStop : TimeSpan.Zero);
         try
         {
-            var outcome = await handler.RunTickAsync(new TickRequest(trigger.Now ?? clock.GetUtcNow(), deadline, trigger.DryRun), tickCancellation.Token);
+            var outcome = await handler.RunTickAsync(new TickRequest(trigger.Now ?? clock.GetUtcNow(), deadline, trigger.ForceDryRun), tickCancellation.Token);
             if (outcome.Completed)
                 await runtime.RespondAsync(invocation.RequestId, outcome.SummaryJson, cancellationToken);
             else
