@@ -21,6 +21,8 @@ internal sealed class FakeRuntimeApi : IAsyncDisposable
     public int Port { get; } = FreePort.Next();
     public string Address => $"127.0.0.1:{Port}";
     private readonly SemaphoreSlim _posted = new(0);
+    /// <summary>The status the fake answers a post to this path with (recorded either way); 202 unless a test says.</summary>
+    public Func<string, int> StatusFor { get; set; } = _ => 202;
 
     public FakeRuntimeApi()
     {
@@ -42,7 +44,7 @@ internal sealed class FakeRuntimeApi : IAsyncDisposable
             using var reader = new StreamReader(context.Request.Body);
             Posts.Enqueue(new Posted(path, await reader.ReadToEndAsync(), context.Request.Headers["Lambda-Runtime-Function-Error-Type"].FirstOrDefault()));
             _posted.Release();
-            context.Response.StatusCode = 202;
+            context.Response.StatusCode = StatusFor(path);
         });
         _app.StartAsync().GetAwaiter().GetResult();
     }

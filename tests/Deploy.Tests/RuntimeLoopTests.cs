@@ -28,10 +28,10 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
         }
     }
 
-    private Task<int> StartLoop(Dictionary<string, string>? environment = null)
+    private Task<int> StartLoop(Dictionary<string, string>? environment = null, Func<AutoStopConfig, ITickHandler>? createHandler = null)
     {
         var client = new RuntimeApiClient(_api.Address);
-        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), _ => _handler, TimeProvider.System, TextWriter.Synchronized(_stderr));
+        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), createHandler ?? (_ => _handler), TimeProvider.System, TextWriter.Synchronized(_stderr));
         return _loop = Task.Run(() => host.RunAsync(_stop.Token));
     }
 
@@ -125,6 +125,51 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
         Assert.Contains("AUTOSTOP_IDLE_MINUTES", message);
         Assert.Contains("'4'", message);
         Assert.Equal(1, await exit);
+    }
+
+    [Fact]
+    public async Task AnyFailureWhileStartingIsAnInitError()
+    {
+        var exit = StartLoop(createHandler: _ => throw new InvalidOperationException("The region 'mars-1' is not known."));
+
+        var posted = await _api.NextPostAsync();
+
+        Assert.Equal("runtime/init/error", posted.Path);
+        Assert.Equal(LambdaHost.InitFailedError, posted.ErrorTypeHeader);
+        var error = JsonDocument.Parse(posted.Body).RootElement;
+        Assert.Equal(LambdaHost.InitFailedError, error.GetProperty("errorType").GetString());
+        Assert.Contains("InvalidOperationException: The region 'mars-1' is not known.", error.GetProperty("errorMessage").GetString());
+        Assert.Equal(1, await exit);
+    }
+
+    [Fact]
+    public async Task ARejectedResponseFallsBackToAnErrorAndAFailedPostNeverEndsTheLoop()
+    {
+        // req-1: the response is too large (413) and the fallback error post is refused too; req-2 must still be served.
+        _api.StatusFor = path => path.Contains("/req-1/") ? 413 : 202;
+        var loop = StartLoop();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.Equal("runtime/invocation/req-1/response", (await _api.NextPostAsync()).Path);
+        var fallback = await _api.NextPostAsync();
+        Assert.Equal("runtime/invocation/req-1/error", fallback.Path);
+        Assert.Contains("413", JsonDocument.Parse(fallback.Body).RootElement.GetProperty("errorMessage").GetString());
+
+        _api.Enqueue("req-2", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.Equal("runtime/invocation/req-2/response", (await _api.NextPostAsync()).Path);
+        Assert.False(loop.IsCompleted);
+        Assert.Contains("Could not post the result of invocation req-1", _stderr.ToString());
+    }
+
+    [Fact]
+    public async Task A500FromTheRuntimeApiEndsTheLoop()
+    {
+        _api.StatusFor = _ => 500;
+        var loop = StartLoop();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+
+        Assert.Equal("runtime/invocation/req-1/response", (await _api.NextPostAsync()).Path);
+        Assert.Equal(1, await loop.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Empty(_api.Posts); // no error post after a 500: the runtime just exits
     }
 
     [Fact]
