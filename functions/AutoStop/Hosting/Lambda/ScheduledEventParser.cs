@@ -25,6 +25,9 @@ internal sealed partial class ScheduledEventJsonContext : JsonSerializerContext;
 
 public static class ScheduledEventParser
 {
+    private const string Allowed = "Allowed: an empty payload, {}, {\"time\":\"2026-11-23T10:05:00Z\"} (EventBridge Scheduler), " +
+        "or an EventBridge \"Scheduled Event\"; each may add \"dryRun\":true.";
+
     /// <summary>Parses the payload; returns null and a message naming what is wrong when it is not one of the accepted shapes.</summary>
     public static TickTrigger? TryParse(ReadOnlySpan<byte> payload, out string error)
     {
@@ -33,14 +36,27 @@ public static class ScheduledEventParser
         ScheduledEvent? parsed;
         try
         {
-            parsed = JsonSerializer.Deserialize(payload, ScheduledEventJsonContext.Default.ScheduledEvent);
+            // null, an array, a string or a number is a mistake, not a "run now" (the deserializer would take null as that).
+            var reader = new Utf8JsonReader(payload);
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = $"The invocation payload must be a JSON object, not {Describe(reader.TokenType)}. {Allowed}";
+                return null;
+            }
+            parsed = JsonSerializer.Deserialize(payload, ScheduledEventJsonContext.Default.ScheduledEvent)!;
         }
         catch (JsonException e)
         {
-            error = $"The invocation payload is not a JSON object AutoStop accepts ({e.Message}). Allowed: {{}}, {{\"time\":\"2026-11-23T10:05:00Z\"}}, or an EventBridge Scheduled Event.";
+            error = $"The invocation payload is not a JSON object AutoStop accepts ({e.Message}). {Allowed}";
             return null;
         }
-        if (parsed is null) return new TickTrigger(null);
+        // Another EventBridge event (e.g. a rule matching EC2 state changes) is not a tick.
+        if (parsed.DetailType is not null && parsed.DetailType != "Scheduled Event")
+        {
+            error = $"The invocation payload is an EventBridge \"{parsed.DetailType}\" event, not a tick. {Allowed}";
+            return null;
+        }
         if (parsed.Time is null) return new TickTrigger(null, parsed.DryRun == true, parsed.DryRun == false);
         if (!SettingValues.TryParseTime(parsed.Time, out var now))
         {
@@ -49,4 +65,14 @@ public static class ScheduledEventParser
         }
         return new TickTrigger(now, parsed.DryRun == true, parsed.DryRun == false);
     }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.Null => "null",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        _ => token.ToString(),
+    };
 }
