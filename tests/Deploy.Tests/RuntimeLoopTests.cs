@@ -195,16 +195,24 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     [Fact]
     public async Task TheDeadlineIsHonouredWhenATickHangs()
     {
-        _handler.Behaviour = async (_, token) => { await Task.Delay(Timeout.Infinite, token); return new TickOutcome("{}", true); };
         _ = StartLoop();
-        var started = Stopwatch.StartNew();
-        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(3));
+        // Warm up the loop, the HTTP client and its connection first: the timing below is the host's, not first-call costs.
+        _api.Enqueue("warm-up", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+        _handler.Behaviour = async (_, token) => { await Task.Delay(Timeout.Infinite, token); return new TickOutcome("{}", true); };
+        // Absolute, as Lambda sends it (whole milliseconds), and far enough ahead that a slow hand-out still leaves a hang.
+        var deadline = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddSeconds(5).ToUnixTimeMilliseconds());
+        _api.Enqueue("req-1", "{}", deadline);
 
-        var posted = await _api.NextPostAsync(TimeSpan.FromSeconds(10));
+        var posted = await _api.NextPostAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal("runtime/invocation/req-1/error", posted.Path);
         Assert.Equal(LambdaHost.DeadlineExceededError, posted.ErrorTypeHeader);
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"answered after {started.Elapsed}, past Lambda's deadline");
+        // Measured where Lambda measures it (the Runtime API's receipt), against the deadline it sent: the hung tick was
+        // cut off by the hard stop (not earlier) and the error arrived before Lambda's deadline.
+        var hardStop = deadline - LambdaHost.HardStopMargin;
+        Assert.True(posted.ReceivedAt >= hardStop - TimeSpan.FromMilliseconds(50), $"answered at {posted.ReceivedAt:O}, before the hard stop {hardStop:O}");
+        Assert.True(posted.ReceivedAt < deadline, $"answered at {posted.ReceivedAt:O}, past Lambda's deadline {deadline:O}");
     }
 
     [Fact]

@@ -13,6 +13,9 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
     /// <summary>Kept back from Lambda's deadline to print the last lines and post the response before Lambda kills the process.</summary>
     public static readonly TimeSpan DeadlineMargin = TimeSpan.FromSeconds(3);
 
+    /// <summary>A hung tick is cancelled this long before Lambda's deadline, leaving time to post the error.</summary>
+    public static readonly TimeSpan HardStopMargin = TimeSpan.FromSeconds(1);
+
     public const string InvalidConfigurationError = "AutoStop.InvalidConfiguration";
     public const string InitFailedError = "AutoStop.InitFailed";
     public const string InvalidEventError = "AutoStop.InvalidEvent";
@@ -79,7 +82,7 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
         var deadline = invocation.Deadline - DeadlineMargin;
         using var tickCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A hard stop just before Lambda's own: the tick checks its deadline itself; this only bounds a hung call.
-        var hardStop = invocation.Deadline - clock.GetUtcNow() - TimeSpan.FromSeconds(1);
+        var hardStop = invocation.Deadline - clock.GetUtcNow() - HardStopMargin;
         tickCancellation.CancelAfter(hardStop > TimeSpan.Zero ? hardStop : TimeSpan.Zero);
         try
         {
