@@ -13,7 +13,8 @@ namespace AutoStop.Deploy.Tests;
 /// records what the runtime posts back.</summary>
 internal sealed class FakeRuntimeApi : IAsyncDisposable
 {
-    public sealed record Posted(string Path, string Body, string? ErrorTypeHeader);
+    /// <param name="ReceivedAt">When the post reached the fake: Lambda's view of when the runtime answered.</param>
+    public sealed record Posted(string Path, string Body, string? ErrorTypeHeader, DateTimeOffset ReceivedAt);
 
     private readonly WebApplication _app;
     private readonly Channel<(string Id, string Payload, DateTimeOffset Deadline, string? Trace)> _queue = Channel.CreateUnbounded<(string, string, DateTimeOffset, string?)>();
@@ -21,6 +22,8 @@ internal sealed class FakeRuntimeApi : IAsyncDisposable
     public int Port { get; } = FreePort.Next();
     public string Address => $"127.0.0.1:{Port}";
     private readonly SemaphoreSlim _posted = new(0);
+    /// <summary>The status the fake answers a post to this path with (recorded either way); 202 unless a test says.</summary>
+    public Func<string, int> StatusFor { get; set; } = _ => 202;
 
     public FakeRuntimeApi()
     {
@@ -39,10 +42,11 @@ internal sealed class FakeRuntimeApi : IAsyncDisposable
         });
         _app.MapPost("/2018-06-01/{**path}", async (HttpContext context, string path) =>
         {
+            var receivedAt = DateTimeOffset.UtcNow;
             using var reader = new StreamReader(context.Request.Body);
-            Posts.Enqueue(new Posted(path, await reader.ReadToEndAsync(), context.Request.Headers["Lambda-Runtime-Function-Error-Type"].FirstOrDefault()));
+            Posts.Enqueue(new Posted(path, await reader.ReadToEndAsync(), context.Request.Headers["Lambda-Runtime-Function-Error-Type"].FirstOrDefault(), receivedAt));
             _posted.Release();
-            context.Response.StatusCode = 202;
+            context.Response.StatusCode = StatusFor(path);
         });
         _app.StartAsync().GetAwaiter().GetResult();
     }

@@ -12,6 +12,7 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     private readonly FakeRuntimeApi _api = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly RecordingHandler _handler = new();
+    private readonly StringWriter _stderr = new();
     private Task<int>? _loop;
 
     private sealed class RecordingHandler : ITickHandler
@@ -27,10 +28,10 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
         }
     }
 
-    private Task<int> StartLoop(Dictionary<string, string>? environment = null)
+    private Task<int> StartLoop(Dictionary<string, string>? environment = null, Func<AutoStopConfig, ITickHandler>? createHandler = null)
     {
         var client = new RuntimeApiClient(_api.Address);
-        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), _ => _handler, TimeProvider.System, TextWriter.Null);
+        var host = new LambdaHost(client, n => environment?.GetValueOrDefault(n), createHandler ?? (_ => _handler), TimeProvider.System, TextWriter.Synchronized(_stderr));
         return _loop = Task.Run(() => host.RunAsync(_stop.Token));
     }
 
@@ -58,7 +59,7 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
         Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), request.Now);
         // The tick's deadline is Lambda's minus the margin for printing and posting.
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(deadline.ToUnixTimeMilliseconds()) - LambdaHost.DeadlineMargin, request.Deadline);
-        Assert.Null(request.DryRunOverride);
+        Assert.False(request.ForceDryRun);
     }
 
     [Fact]
@@ -76,17 +77,19 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ADryRunFlagInThePayloadOverridesTheConfiguration()
+    public async Task APayloadCanTurnDryRunOnButNeverOff()
     {
         _ = StartLoop();
         _api.Enqueue("req-1", """{"time":"2026-11-23T10:05:00Z","dryRun":true}""", DateTimeOffset.UtcNow.AddSeconds(60));
         Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+        Assert.DoesNotContain("ignored", _stderr.ToString());
         _api.Enqueue("req-2", """{"dryRun":false}""", DateTimeOffset.UtcNow.AddSeconds(60));
         Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
 
-        Assert.True(_handler.Calls[0].Request.DryRunOverride);
+        Assert.True(_handler.Calls[0].Request.ForceDryRun);
         Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), _handler.Calls[0].Request.Now);
-        Assert.False(_handler.Calls[1].Request.DryRunOverride);
+        Assert.False(_handler.Calls[1].Request.ForceDryRun); // not an override: the configured DryRun decides
+        Assert.Contains("\"dryRun\":false is ignored", _stderr.ToString());
     }
 
     [Fact]
@@ -125,6 +128,51 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnyFailureWhileStartingIsAnInitError()
+    {
+        var exit = StartLoop(createHandler: _ => throw new InvalidOperationException("The region 'mars-1' is not known."));
+
+        var posted = await _api.NextPostAsync();
+
+        Assert.Equal("runtime/init/error", posted.Path);
+        Assert.Equal(LambdaHost.InitFailedError, posted.ErrorTypeHeader);
+        var error = JsonDocument.Parse(posted.Body).RootElement;
+        Assert.Equal(LambdaHost.InitFailedError, error.GetProperty("errorType").GetString());
+        Assert.Contains("InvalidOperationException: The region 'mars-1' is not known.", error.GetProperty("errorMessage").GetString());
+        Assert.Equal(1, await exit);
+    }
+
+    [Fact]
+    public async Task ARejectedResponseFallsBackToAnErrorAndAFailedPostNeverEndsTheLoop()
+    {
+        // req-1: the response is too large (413) and the fallback error post is refused too; req-2 must still be served.
+        _api.StatusFor = path => path.Contains("/req-1/") ? 413 : 202;
+        var loop = StartLoop();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.Equal("runtime/invocation/req-1/response", (await _api.NextPostAsync()).Path);
+        var fallback = await _api.NextPostAsync();
+        Assert.Equal("runtime/invocation/req-1/error", fallback.Path);
+        Assert.Contains("413", JsonDocument.Parse(fallback.Body).RootElement.GetProperty("errorMessage").GetString());
+
+        _api.Enqueue("req-2", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.Equal("runtime/invocation/req-2/response", (await _api.NextPostAsync()).Path);
+        Assert.False(loop.IsCompleted);
+        Assert.Contains("Could not post the result of invocation req-1", _stderr.ToString());
+    }
+
+    [Fact]
+    public async Task A500FromTheRuntimeApiEndsTheLoop()
+    {
+        _api.StatusFor = _ => 500;
+        var loop = StartLoop();
+        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+
+        Assert.Equal("runtime/invocation/req-1/response", (await _api.NextPostAsync()).Path);
+        Assert.Equal(1, await loop.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Empty(_api.Posts); // no error post after a 500: the runtime just exits
+    }
+
+    [Fact]
     public async Task TheTraceIdIsSetForTheTick()
     {
         _ = StartLoop();
@@ -147,16 +195,24 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     [Fact]
     public async Task TheDeadlineIsHonouredWhenATickHangs()
     {
-        _handler.Behaviour = async (_, token) => { await Task.Delay(Timeout.Infinite, token); return new TickOutcome("{}", true); };
         _ = StartLoop();
-        var started = Stopwatch.StartNew();
-        _api.Enqueue("req-1", "{}", DateTimeOffset.UtcNow.AddSeconds(3));
+        // Warm up the loop, the HTTP client and its connection first: the timing below is the host's, not first-call costs.
+        _api.Enqueue("warm-up", "{}", DateTimeOffset.UtcNow.AddSeconds(60));
+        Assert.EndsWith("/response", (await _api.NextPostAsync()).Path);
+        _handler.Behaviour = async (_, token) => { await Task.Delay(Timeout.Infinite, token); return new TickOutcome("{}", true); };
+        // Absolute, as Lambda sends it (whole milliseconds), and far enough ahead that a slow hand-out still leaves a hang.
+        var deadline = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddSeconds(5).ToUnixTimeMilliseconds());
+        _api.Enqueue("req-1", "{}", deadline);
 
-        var posted = await _api.NextPostAsync(TimeSpan.FromSeconds(10));
+        var posted = await _api.NextPostAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal("runtime/invocation/req-1/error", posted.Path);
         Assert.Equal(LambdaHost.DeadlineExceededError, posted.ErrorTypeHeader);
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"answered after {started.Elapsed}, past Lambda's deadline");
+        // Measured where Lambda measures it (the Runtime API's receipt), against the deadline it sent: the hung tick was
+        // cut off by the hard stop (not earlier) and the error arrived before Lambda's deadline.
+        var hardStop = deadline - LambdaHost.HardStopMargin;
+        Assert.True(posted.ReceivedAt >= hardStop - TimeSpan.FromMilliseconds(50), $"answered at {posted.ReceivedAt:O}, before the hard stop {hardStop:O}");
+        Assert.True(posted.ReceivedAt < deadline, $"answered at {posted.ReceivedAt:O}, past Lambda's deadline {deadline:O}");
     }
 
     [Fact]

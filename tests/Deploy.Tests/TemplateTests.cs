@@ -89,6 +89,18 @@ public class TemplateTests
     }
 
     [Fact]
+    public void AStaleTickIsDroppedNotRunLate()
+    {
+        // A late or retried event carries an old scheduled time: neither Scheduler nor Lambda may deliver one.
+        var retry = Template.Properties("AutoStopFunction")["Events"]["Tick"]["Properties"]["RetryPolicy"];
+        Assert.Equal("0", retry["MaximumRetryAttempts"].ToString());
+        Assert.Equal("60", retry["MaximumEventAgeInSeconds"].ToString()); // Scheduler's minimum
+        var invoke = Template.Properties("AutoStopFunction")["EventInvokeConfig"];
+        Assert.Equal("0", invoke["MaximumRetryAttempts"].ToString());
+        Assert.Equal("60", invoke["MaximumEventAgeInSeconds"].ToString()); // Lambda's minimum
+    }
+
+    [Fact]
     public void EveryAutoStopSettingComesFromAParameterOrAFixedValue()
     {
         var variables = (YamlMappingNode)Template.Properties("AutoStopFunction")["Environment"]["Variables"];

@@ -31,7 +31,7 @@ public static class Cli
             return ExitUsage;
         }
 
-        bool? dryRun = null;
+        var dryRun = false;
         DateTimeOffset? now = null;
         string? region = null;
         var deadlineSeconds = DefaultDeadlineSeconds;

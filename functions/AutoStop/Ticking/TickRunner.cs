@@ -22,7 +22,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         var started = clock.GetTimestamp();
         aws.Calls.Reset();
         var now = request.Now;
-        var dryRun = request.DryRunOverride ?? config.DryRun;
+        var dryRun = request.ForceDryRun || config.DryRun;
 
         IReadOnlyList<InstanceRecord> instances;
         try

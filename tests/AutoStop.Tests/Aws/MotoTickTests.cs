@@ -31,7 +31,7 @@ public class MotoTickTests(MotoServer moto)
         var sink = new JsonLineSink(stdout);
         var runner = new TickRunner(config, ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);
 
-        var outcome = await runner.RunTickAsync(new TickRequest(DateTimeOffset.UtcNow.AddDays(30), DateTimeOffset.UtcNow.AddSeconds(60), null), CancellationToken.None);
+        var outcome = await runner.RunTickAsync(new TickRequest(DateTimeOffset.UtcNow.AddDays(30), DateTimeOffset.UtcNow.AddSeconds(60)), CancellationToken.None);
 
         Assert.True(outcome.Completed);
         var decisions = Lines(stdout.ToString()).Where(l => l.GetProperty("event").GetString() == "decision").ToList();

@@ -40,7 +40,7 @@ public class CliTests
     {
         Assert.Equal(0, await Run(null, "tick", "--dry-run", "--now", "2026-11-23T10:05:00Z", "--region", "eu-west-1"));
         Assert.Equal(new DateTimeOffset(2026, 11, 23, 10, 5, 0, TimeSpan.Zero), _handler.Request!.Now);
-        Assert.True(_handler.Request.DryRunOverride);
+        Assert.True(_handler.Request.ForceDryRun);
         Assert.Equal("eu-west-1", _region);
         Assert.True(_handler.Request.Deadline > DateTimeOffset.UtcNow);
     }

@@ -4,6 +4,9 @@ namespace AutoStop.Hosting.Lambda;
 /// <param name="Deadline">From Lambda-Runtime-Deadline-Ms: when Lambda will kill this invocation.</param>
 public sealed record Invocation(string RequestId, DateTimeOffset Deadline, string? FunctionArn, string? TraceId, byte[] Payload);
 
+/// <summary>The Runtime API answered 500: its state is not recoverable and the runtime must exit (the documented contract).</summary>
+public sealed class RuntimeApiExitException(string message) : Exception(message);
+
 /// <summary>
 /// The Lambda Runtime API, as the host needs it. This is the one seam to replace with Amazon.Lambda.RuntimeSupport
 /// if that package ever becomes available: only <see cref="RuntimeApiClient"/> implements it.

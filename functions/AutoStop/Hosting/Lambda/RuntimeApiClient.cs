@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -29,7 +30,7 @@ public sealed class RuntimeApiClient : IRuntimeApi, IDisposable
     public async Task<Invocation> NextAsync(CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync("runtime/invocation/next", cancellationToken);
-        response.EnsureSuccessStatusCode();
+        EnsureSuccess(response, "runtime/invocation/next");
         var requestId = Header(response, "Lambda-Runtime-Aws-Request-Id")
             ?? throw new InvalidOperationException("The Runtime API answered /next without a Lambda-Runtime-Aws-Request-Id header.");
         var deadline = long.TryParse(Header(response, "Lambda-Runtime-Deadline-Ms"), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
@@ -55,7 +56,15 @@ public sealed class RuntimeApiClient : IRuntimeApi, IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
         if (errorType is not null) request.Headers.TryAddWithoutValidation(ErrorTypeHeader, errorType);
         using var response = await _http.SendAsync(request, cancellationToken);
-        response.EnsureSuccessStatusCode();
+        EnsureSuccess(response, path);
+    }
+
+    private static void EnsureSuccess(HttpResponseMessage response, string path)
+    {
+        if (response.StatusCode == HttpStatusCode.InternalServerError)
+            throw new RuntimeApiExitException($"The Runtime API answered 500 to {path}: the runtime exits, as the API requires.");
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"The Runtime API answered {(int)response.StatusCode} ({response.ReasonPhrase}) to {path}.", null, response.StatusCode);
     }
 
     internal static string ErrorBody(string errorType, string errorMessage)

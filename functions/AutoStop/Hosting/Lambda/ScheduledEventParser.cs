@@ -5,7 +5,7 @@ using AutoStop.Configuration;
 namespace AutoStop.Hosting.Lambda;
 
 /// <summary>
-/// The invocation payloads AutoStop accepts. Every one may carry "time" (the tick's now) and "dryRun":
+/// The invocation payloads AutoStop accepts. Every one may carry "time" (the tick's now) and "dryRun" (only true counts):
 /// - EventBridge Scheduler with the template's Input: {"time":"&lt;aws.scheduler.scheduled-time&gt;"};
 /// - the classic EventBridge rule envelope: {"detail-type":"Scheduled Event","time":"2026-11-23T10:05:00Z",...};
 /// - an empty object or empty payload (a hand invocation): the clock's time.
@@ -15,8 +15,9 @@ public sealed record ScheduledEvent(
     [property: JsonPropertyName("detail-type")] string? DetailType,
     [property: JsonPropertyName("dryRun")] bool? DryRun);
 
-/// <summary>What a payload asks for: the tick's time (null: use the clock) and an optional dry-run override.</summary>
-public sealed record TickTrigger(DateTimeOffset? Now, bool? DryRun);
+/// <summary>What a payload asks for: the tick's time (null: use the clock) and whether to force dry run.
+/// "dryRun":false is ignored (DryRunOffIgnored): a payload can make a tick safer, never turn off the deployment's dry run.</summary>
+public sealed record TickTrigger(DateTimeOffset? Now, bool ForceDryRun = false, bool DryRunOffIgnored = false);
 
 [JsonSerializable(typeof(ScheduledEvent))]
 [JsonSourceGenerationOptions(AllowTrailingCommas = false, ReadCommentHandling = JsonCommentHandling.Disallow)]
@@ -24,28 +25,54 @@ internal sealed partial class ScheduledEventJsonContext : JsonSerializerContext;
 
 public static class ScheduledEventParser
 {
+    private const string Allowed = "Allowed: an empty payload, {}, {\"time\":\"2026-11-23T10:05:00Z\"} (EventBridge Scheduler), " +
+        "or an EventBridge \"Scheduled Event\"; each may add \"dryRun\":true.";
+
     /// <summary>Parses the payload; returns null and a message naming what is wrong when it is not one of the accepted shapes.</summary>
     public static TickTrigger? TryParse(ReadOnlySpan<byte> payload, out string error)
     {
         error = "";
-        if (payload.Trim(" \t\r\n"u8).IsEmpty) return new TickTrigger(null, null);
+        if (payload.Trim(" \t\r\n"u8).IsEmpty) return new TickTrigger(null);
         ScheduledEvent? parsed;
         try
         {
-            parsed = JsonSerializer.Deserialize(payload, ScheduledEventJsonContext.Default.ScheduledEvent);
+            // null, an array, a string or a number is a mistake, not a "run now" (the deserializer would take null as that).
+            var reader = new Utf8JsonReader(payload);
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = $"The invocation payload must be a JSON object, not {Describe(reader.TokenType)}. {Allowed}";
+                return null;
+            }
+            parsed = JsonSerializer.Deserialize(payload, ScheduledEventJsonContext.Default.ScheduledEvent)!;
         }
         catch (JsonException e)
         {
-            error = $"The invocation payload is not a JSON object AutoStop accepts ({e.Message}). Allowed: {{}}, {{\"time\":\"2026-11-23T10:05:00Z\"}}, or an EventBridge Scheduled Event.";
+            error = $"The invocation payload is not a JSON object AutoStop accepts ({e.Message}). {Allowed}";
             return null;
         }
-        if (parsed is null) return new TickTrigger(null, null);
-        if (parsed.Time is null) return new TickTrigger(null, parsed.DryRun);
+        // Another EventBridge event (e.g. a rule matching EC2 state changes) is not a tick.
+        if (parsed.DetailType is not null && parsed.DetailType != "Scheduled Event")
+        {
+            error = $"The invocation payload is an EventBridge \"{parsed.DetailType}\" event, not a tick. {Allowed}";
+            return null;
+        }
+        if (parsed.Time is null) return new TickTrigger(null, parsed.DryRun == true, parsed.DryRun == false);
         if (!SettingValues.TryParseTime(parsed.Time, out var now))
         {
             error = $"The invocation payload's time '{parsed.Time}' is not allowed: use an ISO-8601 time with Z or an offset, e.g. 2026-11-23T10:05:00Z.";
             return null;
         }
-        return new TickTrigger(now, parsed.DryRun);
+        return new TickTrigger(now, parsed.DryRun == true, parsed.DryRun == false);
     }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.Null => "null",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        _ => token.ToString(),
+    };
 }
