@@ -37,7 +37,8 @@ json_string() { # escapes for JSON and truncates to $2 characters
   s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\t'/ }; s=${s//$'\n'/ }; s=${s//$'\r'/ }
   printf '"%s"' "$s"
 }
-add_error() { [ ${#ERRORS[@]} -lt 8 ] && ERRORS+=("$1"); }
+ERROR_COUNT=0
+add_error() { [ "$ERROR_COUNT" -lt 8 ] && ERRORS+=("$1") && ERROR_COUNT=$((ERROR_COUNT + 1)); }
 
 # --- processes ----------------------------------------------------------------------------------------------
 if [ -n "${AUTOSTOP_PROBE_PS:-}" ]; then
@@ -64,7 +65,7 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
       if (cmd == "ssm-session-worker") {
         ssm++
         u = w[2]; sub(/-[^-]*$/, "", u)
-        if (u != "") seen_user[u] = 1
+        if (u != "" && !(u in seen_user)) { seen_user[u] = 1; nu++; ulist[nu] = u }
       }
       # A tmux server daemonizes (parent pid 1 or a systemd --user subreaper) and, on Linux builds such as Debian
       # 12 tmux 3.3a, keeps the argv of the client that started it ("tmux new -d -s job"), not a "tmux: server" title; clients have a
@@ -90,12 +91,12 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
       if (!(r in root) || (r in authed)) continue
       authed[r] = 1; ssh++
       u = s; sub(/@.*/, "", u); t = bare ? "notty" : s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
-      seen_user[u] = 1
+      if (!(u in seen_user)) { seen_user[u] = 1; nu++; ulist[nu] = u }
       if (t !~ /^(pts|tty)/) notty++
       else { m = split(t, tl, ","); for (k = 1; k <= m; k++) ttys = ttys (ttys == "" ? "" : ",") tl[k] }
     }
     for (r in root) if (!(r in authed)) preauth++
-    for (u in seen_user) { gsub(/[^A-Za-z0-9._-]/, "?", u); users = users (users == "" ? "" : ",") substr(u, 1, 32) }
+    for (k = 1; k <= nu; k++) { u = ulist[k]; gsub(/[^A-Za-z0-9._-]/, "?", u); users = users (users == "" ? "" : ",") substr(u, 1, 32) }
     print ssh, notty, preauth, ssm, mux, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys)
   }')
 
@@ -103,7 +104,7 @@ read -r SSH NOTTY PREAUTH SSM MUX USERS TTYS < <(printf '%s\n' "$PS_TABLE" | awk
 MIN_IDLE=null
 if [ "${TTYS:--}" != "-" ]; then
   IFS=',' read -r -a tty_list <<<"$TTYS"
-  for t in "${tty_list[@]}"; do
+  for t in ${tty_list[@]+"${tty_list[@]}"}; do
     atime=$(stat -c %X "$DEV/$t" 2>/dev/null) || { add_error "cannot stat $DEV/$t"; continue; }
     idle=$(( NOW - atime )); [ "$idle" -lt 0 ] && idle=0
     if [ "$MIN_IDLE" = null ] || [ "$idle" -lt "$MIN_IDLE" ]; then MIN_IDLE=$idle; fi
@@ -173,12 +174,13 @@ users_json=""
 if [ "${USERS:--}" != "-" ]; then
   IFS=',' read -r -a user_list <<<"$USERS"
   count=0
-  for u in "${user_list[@]}"; do
+  for u in ${user_list[@]+"${user_list[@]}"}; do
     [ $count -ge 16 ] && break
     users_json+="${users_json:+,}$(json_string "$u" 32)"; count=$((count + 1))
   done
 fi
 errors_json=""
-for e in "${ERRORS[@]}"; do errors_json+="${errors_json:+,}$(json_string "$e" 160)"; done
+# Guarded: bash < 4.4 (AL2 has 4.2) calls "${ERRORS[@]}" of an empty array unbound under set -u and exits.
+for e in ${ERRORS[@]+"${ERRORS[@]}"}; do errors_json+="${errors_json:+,}$(json_string "$e" 160)"; done
 printf '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"users":[%s],"lastLoginAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"errors":[%s]}\n' \
   "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "$users_json" "$LOGIN_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$errors_json"
