@@ -4,10 +4,15 @@
 #
 # What counts (established on a real OpenSSH 9.2 sshd, see tests/checks/agent-real-sshd.sh, and on the process
 # titles of OpenSSH 7.4 to 10.x in tests/Agent.Tests/Fixtures):
-# - Every client connection is one process forked by the sshd listener (its "monitor"): "sshd: user [priv]",
-#   "sshd: [accepted]", or, on 9.8+, "sshd-session: ...". Once the connection has authenticated, exactly one
-#   process of that connection carries the title "user@pts/N[,pts/M]" or "user@notty" (for root it is the monitor
-#   itself: "sshd: root@pts/0"; for others its child). Multiplexed channels share it ("alice@pts/2,pts/4").
+# - Every client connection is one process forked by the sshd listener ("sshd: /usr/sbin/sshd -D [listener] 0 of
+#   10-100 startups"), its "monitor": "sshd: user [priv]", "sshd: [accepted]", or, on 9.8+, the exec'd
+#   "sshd-session: [rexeced]" / "sshd-session: [accepted]" / "sshd-session: user [priv]". Its pre-auth child is
+#   "sshd: [net]" / "sshd: user [net]" (9.8-9.9: "sshd-session: ..."; 10.0+: the exec'd sshd-auth, "sshd-auth:
+#   [session-auth early]", "sshd-auth: [session-auth]", "sshd-auth: user [net]"). Once the connection has
+#   authenticated, exactly one process of that connection carries the title "user@pts/N[,pts/M]" or "user@notty"
+#   (before 10.0, for root it is the monitor itself: "sshd: root@pts/0"; otherwise the monitor's child). Multiplexed
+#   channels share it ("alice@pts/2,pts/4"). Titles per release: openssh-portable sshd.c, sshd-session.c,
+#   sshd-auth.c, monitor.c, auth2.c, session.c (cited in the 9.9 and 10.0 fixtures).
 #   An authenticated connection with no channel open (`ssh -N`, port forwarding only) is titled by the bare user
 #   name ("sshd: alice" under "sshd: alice [priv]", or "sshd: root" alone): seen on the real 9.2 sshd, and it is
 #   set by do_authenticated() in every release since 7.4, so it counts as a session without a terminal.
