@@ -41,9 +41,11 @@ KEEPALIVE=${AUTOSTOP_PROBE_KEEPALIVE:-/run/autostop/keepalive-until}
 # as unbound under set -u and exits before printing anything (tests/checks/agent-bash42.sh guards this).
 ERRORS_JSON=""; ERROR_COUNT=0
 
-json_escape() { # JSON=$1 made safe inside a JSON string, truncated to $2 characters
+json_escape() { # JSON=$1 truncated to $2 bytes and made safe inside a JSON string
+  # LC_ALL=C, so patterns match bytes: every control byte (0x00-0x1f, 0x7f) and every byte >= 0x80 becomes "?", so
+  # neither a control character nor invalid UTF-8 (a marker or a file name can hold anything) can break the line.
   JSON=${1:0:${2:-160}}
-  JSON=${JSON//\\/\\\\}; JSON=${JSON//\"/\\\"}; JSON=${JSON//$'\t'/ }; JSON=${JSON//$'\n'/ }; JSON=${JSON//$'\r'/ }
+  JSON=${JSON//[! -~]/?}; JSON=${JSON//\\/\\\\}; JSON=${JSON//\"/\\\"}
 }
 add_error() {
   [ "$ERROR_COUNT" -lt 8 ] || return 0
@@ -186,8 +188,9 @@ fi
 
 # --- machine facts (CPU count: the awk pass above) ---------------------------------------------------------------
 UPTIME=0; LOAD=0
-if read -r up _ <"$PROC/uptime" 2>/dev/null; then UPTIME=${up%%.*}; else add_error "cannot read $PROC/uptime"; fi
-if read -r l1 _ <"$PROC/loadavg" 2>/dev/null; then LOAD=$l1; else add_error "cannot read $PROC/loadavg"; fi
+# Numbers go into the line unquoted, so anything that is not a plain number is an error, never copied in.
+if read -r up _ <"$PROC/uptime" 2>/dev/null && [[ $up =~ ^[0-9]+(\.[0-9]*)?$ ]]; then UPTIME=${up%%.*}; else add_error "cannot read $PROC/uptime"; fi
+if read -r l1 _ <"$PROC/loadavg" 2>/dev/null && [[ $l1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; then LOAD=$l1; else add_error "cannot read $PROC/loadavg"; fi
 
 # --- the line ---------------------------------------------------------------------------------------------------
 [ "${USERS:--}" = "-" ] && USERS=""
