@@ -176,14 +176,26 @@ fi
 LOGIN_AGE=null
 if [[ ${LOGIN_EPOCH:-} =~ ^[0-9]+$ ]]; then LOGIN_AGE=$(( NOW - LOGIN_EPOCH )); [ "$LOGIN_AGE" -lt 0 ] && LOGIN_AGE=0; fi
 
-# --- keep-alive marker: "keep this up until" (epoch seconds or ISO-8601) -------------------------------------
-KEEP=null
+# --- keep-alive marker: "keep this up until", a UTC time: epoch seconds or ISO-8601 -------------------------------
+# An ISO time without a zone is UTC (the marker holds UTC; date -u reads it so). Only those two forms: date -d also
+# takes "tomorrow" or an empty string, which are not markers but mistakes, so they are errors, not silence. More than
+# KEEP_MAX_DAYS away (the helper never writes that) is capped there and reported, so a typo cannot hold an instance
+# up for years.
+KEEP=null; KEEP_MAX=$(( 30 * 86400 ))
+ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
 if [ -e "$KEEPALIVE" ]; then
   raw=""; read -r -n 64 raw <"$KEEPALIVE" 2>/dev/null
-  raw=${raw//[[:space:]]/}
-  if [[ $raw =~ ^[0-9]+$ ]]; then until_epoch=$raw; else until_epoch=$(date -d "$raw" +%s 2>/dev/null) || until_epoch=""; fi
-  if [ -z "$until_epoch" ]; then add_error "keep-alive marker $KEEPALIVE holds '$raw', not a time"
-  elif [ "$until_epoch" -gt "$NOW" ]; then KEEP=$(( until_epoch - NOW )); fi
+  raw=${raw#"${raw%%[![:space:]]*}"}; raw=${raw%"${raw##*[![:space:]]}"}   # trim
+  until_epoch=""
+  if [[ $raw =~ ^[0-9]{1,12}$ ]]; then until_epoch=$raw
+  elif [[ $raw =~ $ISO_RE ]]; then until_epoch=$(date -u -d "$raw" +%s 2>/dev/null) || until_epoch=""; fi
+  if ! [[ $until_epoch =~ ^-?[0-9]+$ ]]; then add_error "keep-alive marker $KEEPALIVE holds '$raw', not a time (epoch seconds or ISO-8601)"
+  elif [ "$until_epoch" -gt "$NOW" ]; then
+    KEEP=$(( until_epoch - NOW ))
+    if [ "$KEEP" -gt "$KEEP_MAX" ]; then
+      add_error "keep-alive marker $KEEPALIVE is $(( KEEP / 86400 )) days away; capped at 30 days"; KEEP=$KEEP_MAX
+    fi
+  fi
 fi
 
 # --- machine facts (CPU count: the awk pass above) ---------------------------------------------------------------

@@ -71,6 +71,45 @@ public class LoginAndKeepAliveTests
         else Assert.Equal(seconds, value.GetInt64());
     }
 
+    [Theory]
+    [InlineData("2026-11-22T18:33:05\n")]        // no zone: the marker holds UTC, whatever the instance's zone
+    [InlineData("2026-11-22 18:33:05")]
+    [InlineData("2026-11-22T19:33:05+01:00")]    // an explicit offset is honoured
+    public void AnIsoMarkerWithoutAZoneIsUtc(string content)
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["TZ"] = "Asia/Tokyo";      // UTC+9: read as local time, the marker would be 9 h off
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], content);
+        var (report, line) = probe.Run();
+        Assert.True(3600 == report.GetProperty("keepAliveSeconds").GetInt64(), line);
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
+    public void AMarkerYearsAwayIsCappedAtThirtyDaysAndReported()
+    {
+        using var probe = new ProbeRunner();
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], "2036-01-01T00:00:00Z");
+        var (report, line) = probe.Run();
+        Assert.True(30 * 86400 == report.GetProperty("keepAliveSeconds").GetInt64(), line);
+        Assert.Contains(report.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("capped at 30 days"));
+    }
+
+    [Theory]
+    [InlineData("tomorrow")]              // date -d would take it; it is not a marker
+    [InlineData("")]                      // date -d "" is today's midnight: an empty marker must not pass silently
+    [InlineData("  \n")]
+    [InlineData("99999999999999999999")]  // beyond bash arithmetic
+    [InlineData("2026-13-45T99:00:00Z")]
+    public void AMarkerThatIsNotATimeIsAnError(string content)
+    {
+        using var probe = new ProbeRunner();
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], content);
+        var (report, line) = probe.Run();
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("keepAliveSeconds").ValueKind);
+        Assert.True(report.GetProperty("errors").EnumerateArray().Any(e => e.GetString()!.Contains("not a time")), line);
+    }
+
     [Fact]
     public void AnUnreadableMarkerIsAnErrorNotAKeepAlive()
     {
