@@ -23,7 +23,12 @@
 #
 # Test seam (environment variables; unset on instances):
 #   AUTOSTOP_PROBE_PS            file holding "PID PPID ARGS" lines (as `ps -eo pid=,ppid=,args=`) instead of live ps
-#   AUTOSTOP_PROBE_AUTH_LOG      auth log to read logins from instead of auth.log/secure/journal/wtmp
+#   AUTOSTOP_PROBE_AUTH_LOG      auth log to read logins from instead of auth.log/secure
+#   AUTOSTOP_PROBE_JOURNAL       file holding what `journalctl -r -o short-unix _COMM=sshd _COMM=sshd-session` prints
+#                                (newest first) instead of running journalctl
+#   AUTOSTOP_PROBE_WTMP          a binary wtmp file for `last -f` instead of /var/log/wtmp
+#   When any of these three is set, only the sources set are read (auth log, then journal, then wtmp, first login
+#   found wins), so a test reaches each branch whatever the machine has.
 #   AUTOSTOP_PROBE_NOW           the current time, epoch seconds
 #   AUTOSTOP_PROBE_KEEPALIVE     keep-alive marker file (default /run/autostop/keepalive-until)
 #   AUTOSTOP_PROBE_DEV           where tty devices live (default /dev), for terminal idle times
@@ -161,17 +166,37 @@ from_text_log() {
     [ -z "$LOGIN_EPOCH" ] || [ "$EPOCH" -gt "$LOGIN_EPOCH" ] && LOGIN_EPOCH=$EPOCH
   else add_error "unreadable time in $1"; fi
 }
-if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}" ]; then
-  if [ -r "$AUTOSTOP_PROBE_AUTH_LOG" ]; then from_text_log "$AUTOSTOP_PROBE_AUTH_LOG"; else add_error "cannot read $AUTOSTOP_PROBE_AUTH_LOG"; fi
+from_journal() { # newest first, at most 500 sshd entries, at most 1 s: the journal's _COMM index makes it a short read
+  local line
+  line=$(if [ -n "${AUTOSTOP_PROBE_JOURNAL:-}" ]; then cat -- "$AUTOSTOP_PROBE_JOURNAL" 2>/dev/null
+         else timeout 1 journalctl -q --no-pager -r -o short-unix -n 500 _COMM=sshd _COMM=sshd-session 2>/dev/null; fi \
+    | grep -a -m 1 -E "^[0-9]+(\.[0-9]+)? [^ ]+ $ACCEPTED")
+  [[ ${line%%[. ]*} =~ ^[0-9]+$ ]] && LOGIN_EPOCH=${line%%[. ]*}
+}
+from_wtmp() { # the newest terminal login in wtmp, as util-linux last prints it (ISO times carry their zone)
+  local line
+  line=$(last ${AUTOSTOP_PROBE_WTMP:+-f "$AUTOSTOP_PROBE_WTMP"} -w --time-format iso -n 50 2>/dev/null | grep -a -m 1 -E ' (pts/|tty|ssh)')
+  if [[ $line =~ ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:?[0-9]{2}|Z)?) ]] && to_epoch "${BASH_REMATCH[1]}"; then
+    LOGIN_EPOCH=$EPOCH
+  fi
+}
+# Sources, first that exists: auth.log/secure; else the journal (Debian 12+, AL2023, SUSE without rsyslog), and wtmp
+# when the journal has no login (no journald, or a flood pushed it past 500 entries). A test seam picks its sources.
+if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}${AUTOSTOP_PROBE_JOURNAL:-}${AUTOSTOP_PROBE_WTMP:-}" ]; then
+  if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}" ]; then
+    if [ -r "$AUTOSTOP_PROBE_AUTH_LOG" ]; then from_text_log "$AUTOSTOP_PROBE_AUTH_LOG"; else add_error "cannot read $AUTOSTOP_PROBE_AUTH_LOG"; fi
+  fi
+  if [ -z "$LOGIN_EPOCH" ] && [ -n "${AUTOSTOP_PROBE_JOURNAL:-}" ]; then
+    if [ -r "$AUTOSTOP_PROBE_JOURNAL" ]; then from_journal; else add_error "cannot read $AUTOSTOP_PROBE_JOURNAL"; fi
+  fi
+  if [ -z "$LOGIN_EPOCH" ] && [ -n "${AUTOSTOP_PROBE_WTMP:-}" ]; then
+    if [ -r "$AUTOSTOP_PROBE_WTMP" ]; then from_wtmp; else add_error "cannot read $AUTOSTOP_PROBE_WTMP"; fi
+  fi
 elif [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then
   for f in /var/log/auth.log /var/log/secure; do [ -r "$f" ] && from_text_log "$f"; done
-elif command -v journalctl >/dev/null 2>&1; then
-  # Newest first, at most 500 sshd entries, at most 1 s: the journal's _COMM index makes this a short read.
-  line=$(timeout 1 journalctl -q --no-pager -r -o short-unix -n 500 _COMM=sshd _COMM=sshd-session 2>/dev/null | grep -a -m 1 -E ": Accepted [^ ]+ for ")
-  [ -n "$line" ] && LOGIN_EPOCH=${line%%.*}
-elif command -v last >/dev/null 2>&1; then
-  line=$(last -F -w -n 20 2>/dev/null | grep -a -E 'pts/|ssh' | head -n 1)
-  if [[ $line =~ ([A-Z][a-z]{2}\ [A-Z][a-z]{2}\ +[0-9]+\ [0-9:]{8}\ [0-9]{4}) ]] && to_epoch "${BASH_REMATCH[1]}"; then LOGIN_EPOCH=$EPOCH; fi
+else
+  command -v journalctl >/dev/null 2>&1 && from_journal
+  [ -z "$LOGIN_EPOCH" ] && command -v last >/dev/null 2>&1 && [ -r /var/log/wtmp ] && from_wtmp
 fi
 LOGIN_AGE=null
 if [[ ${LOGIN_EPOCH:-} =~ ^[0-9]+$ ]]; then LOGIN_AGE=$(( NOW - LOGIN_EPOCH )); [ "$LOGIN_AGE" -lt 0 ] && LOGIN_AGE=0; fi

@@ -46,11 +46,12 @@ measure() { # prints median_ms p95_ms median_cpu_ms bytes sessions_seen
   echo "${sorted[$(( RUNS / 2 ))]} ${sorted[$(( RUNS * 95 / 100 ))]} ${sorted_cpu[$(( RUNS / 2 ))]} ${#line} $seen"
 }
 
-# Which login source the live probe takes here (the probe's order: auth.log/secure, the journal, wtmp).
+# Which login source the live probe takes here (the probe's order: auth.log/secure; else the journal, then wtmp
+# when the journal has no login).
 if [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then LOGIN_SOURCE="auth.log/secure"
 elif command -v journalctl >/dev/null 2>&1; then
-  if [ -S /run/systemd/journal/socket ]; then LOGIN_SOURCE="the journal (journald runs)"
-  else LOGIN_SOURCE="the journal path, but journald does not run here (a container): journalctl starts and finds no journal, so the journal's own read time on a real host is not measured"; fi
+  if [ -S /run/systemd/journal/socket ]; then LOGIN_SOURCE="the journal (journald runs here), then wtmp when it has no login"
+  else LOGIN_SOURCE="journalctl, then wtmp (last). journald does not run on this machine (a container without systemd): journalctl starts, finds no journal and exits, so each run pays its start-up but the time of a real journal read is not measured here; the probe bounds that read to 500 entries and 1 s"; fi
 else LOGIN_SOURCE="wtmp (last)"; fi
 
 rows=()
