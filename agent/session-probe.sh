@@ -195,7 +195,8 @@ if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}${AUTOSTOP_PROBE_JOURNAL:-}${AUTOSTOP_PROBE
 elif [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then
   for f in /var/log/auth.log /var/log/secure; do [ -r "$f" ] && from_text_log "$f"; done
 else
-  command -v journalctl >/dev/null 2>&1 && from_journal
+  # journalctl reads only these directories: without them (a container, no journald) it has nothing to find.
+  if [ -d /run/log/journal ] || [ -d /var/log/journal ]; then command -v journalctl >/dev/null 2>&1 && from_journal; fi
   [ -z "$LOGIN_EPOCH" ] && command -v last >/dev/null 2>&1 && [ -r /var/log/wtmp ] && from_wtmp
 fi
 LOGIN_AGE=null

@@ -51,7 +51,8 @@ measure() { # prints median_ms p95_ms median_cpu_ms bytes sessions_seen
 if [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then LOGIN_SOURCE="auth.log/secure"
 elif command -v journalctl >/dev/null 2>&1; then
   if [ -S /run/systemd/journal/socket ]; then LOGIN_SOURCE="the journal (journald runs here), then wtmp when it has no login"
-  else LOGIN_SOURCE="journalctl, then wtmp (last). journald does not run on this machine (a container without systemd): journalctl starts, finds no journal and exits, so each run pays its start-up but the time of a real journal read is not measured here; the probe bounds that read to 500 entries and 1 s"; fi
+  elif [ -d /run/log/journal ] || [ -d /var/log/journal ]; then LOGIN_SOURCE="a journal on disk (journald does not run), then wtmp when it has no login"
+  else LOGIN_SOURCE="wtmp (last). journald does not run on this machine (a container without systemd) and there is no journal directory, so the probe skips journalctl and the time of a real journal read is not measured here; the probe bounds that read to 500 entries and 1 s"; fi
 else LOGIN_SOURCE="wtmp (last)"; fi
 
 rows=()
