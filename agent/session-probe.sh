@@ -205,7 +205,7 @@ if [[ ${LOGIN_EPOCH:-} =~ ^[0-9]+$ ]]; then LOGIN_AGE=$(( NOW - LOGIN_EPOCH )); 
 # --- keep-alive marker: "keep this up until", a UTC time: epoch seconds or ISO-8601 -------------------------------
 # An ISO time without a zone is UTC (the marker holds UTC; date -u reads it so). Only those two forms: date -d also
 # takes "tomorrow" or an empty string, which are not markers but mistakes, so they are errors, not silence. More than
-# KEEP_MAX_DAYS away (the helper never writes that) is capped there and reported, so a typo cannot hold an instance
+# 30 days away (the helper never writes that) is capped there and reported, so a typo cannot hold an instance
 # up for years.
 KEEP=null; KEEP_MAX=$(( 30 * 86400 ))
 ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
