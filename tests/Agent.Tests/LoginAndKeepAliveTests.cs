@@ -50,6 +50,75 @@ public class LoginAndKeepAliveTests
     }
 
     [Fact]
+    public void TheJournalGivesTheLastLogin()
+    {
+        // Fixtures/journal-short-unix.txt: what `journalctl -r -o short-unix _COMM=sshd _COMM=sshd-session` prints,
+        // newest first; the newest Accepted line is alice's at Now - 239.6 s.
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-short-unix.txt");
+        var (report, line) = probe.Run();
+        Assert.True(240 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
+    public void WtmpGivesTheLastLoginThroughLast()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe,
+            (7, "bob", "pts/1", ProbeRunner.Now - 7200), (8, "", "pts/1", ProbeRunner.Now - 7000),
+            (2, "reboot", "~", ProbeRunner.Now - 5000),
+            (7, "alice", "pts/0", ProbeRunner.Now - 600));
+        var (report, line) = probe.Run();
+        Assert.True(600 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void WithNoLoginInTheJournalWtmpIsRead()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-no-login.txt");
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe, (7, "carol", "pts/2", ProbeRunner.Now - 1800));
+        var (report, line) = probe.Run();
+        Assert.True(1800 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void AJournalWithOnlyFailuresAndAnEmptyWtmpGiveNoLogin()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-no-login.txt");
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe);
+        var (report, line) = probe.Run();
+        Assert.True(report.GetProperty("lastLoginAgeSeconds").ValueKind == JsonValueKind.Null, line);
+    }
+
+    /// <summary>A binary wtmp file (glibc struct utmp on Linux x86_64/arm64, 384 bytes a record) for `last -f`.</summary>
+    private static string Wtmp(ProbeRunner probe, params (short Type, string User, string Line, long Time)[] records)
+    {
+        var path = Path.Combine(probe.Work, "wtmp");
+        using var stream = File.Create(path);
+        var pid = 4000;
+        foreach (var (type, user, line, time) in records)
+        {
+            var record = new byte[384];
+            BitConverter.GetBytes(type).CopyTo(record, 0);           // ut_type: 2 boot, 7 user process, 8 dead
+            BitConverter.GetBytes(pid++).CopyTo(record, 4);          // ut_pid
+            System.Text.Encoding.ASCII.GetBytes(line).CopyTo(record, 8);          // ut_line[32]
+            System.Text.Encoding.ASCII.GetBytes(line.Length > 4 ? line[^4..] : line).CopyTo(record, 40); // ut_id[4]
+            System.Text.Encoding.ASCII.GetBytes(user).CopyTo(record, 44);         // ut_user[32]
+            System.Text.Encoding.ASCII.GetBytes(type == 7 ? "198.51.100.7" : "").CopyTo(record, 76); // ut_host[256]
+            BitConverter.GetBytes((int)time).CopyTo(record, 340);    // ut_tv.tv_sec (int32 on these ABIs)
+            stream.Write(record);
+        }
+        return path;
+    }
+
+    [Fact]
     public void FailedAndInvalidLoginsAreNotLogins()
     {
         using var probe = new ProbeRunner();
@@ -69,6 +138,45 @@ public class LoginAndKeepAliveTests
         var value = report.GetProperty("keepAliveSeconds");
         if (seconds is null) Assert.Equal(JsonValueKind.Null, value.ValueKind);
         else Assert.Equal(seconds, value.GetInt64());
+    }
+
+    [Theory]
+    [InlineData("2026-11-22T18:33:05\n")]        // no zone: the marker holds UTC, whatever the instance's zone
+    [InlineData("2026-11-22 18:33:05")]
+    [InlineData("2026-11-22T19:33:05+01:00")]    // an explicit offset is honoured
+    public void AnIsoMarkerWithoutAZoneIsUtc(string content)
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["TZ"] = "Asia/Tokyo";      // UTC+9: read as local time, the marker would be 9 h off
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], content);
+        var (report, line) = probe.Run();
+        Assert.True(3600 == report.GetProperty("keepAliveSeconds").GetInt64(), line);
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
+    public void AMarkerYearsAwayIsCappedAtThirtyDaysAndReported()
+    {
+        using var probe = new ProbeRunner();
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], "2036-01-01T00:00:00Z");
+        var (report, line) = probe.Run();
+        Assert.True(30 * 86400 == report.GetProperty("keepAliveSeconds").GetInt64(), line);
+        Assert.Contains(report.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("capped at 30 days"));
+    }
+
+    [Theory]
+    [InlineData("tomorrow")]              // date -d would take it; it is not a marker
+    [InlineData("")]                      // date -d "" is today's midnight: an empty marker must not pass silently
+    [InlineData("  \n")]
+    [InlineData("99999999999999999999")]  // beyond bash arithmetic
+    [InlineData("2026-13-45T99:00:00Z")]
+    public void AMarkerThatIsNotATimeIsAnError(string content)
+    {
+        using var probe = new ProbeRunner();
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], content);
+        var (report, line) = probe.Run();
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("keepAliveSeconds").ValueKind);
+        Assert.True(report.GetProperty("errors").EnumerateArray().Any(e => e.GetString()!.Contains("not a time")), line);
     }
 
     [Fact]

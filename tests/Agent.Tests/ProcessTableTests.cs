@@ -15,13 +15,13 @@ public class ProcessTableTests
     [InlineData("ubuntu2404-openssh96.ps", 2, 1, 0, 0, 1, "dev,ubuntu")]       // rsync without a terminal, screen
     [InlineData("debian11-openssh84.ps", 2, 1, 0, 0, 0, "admin")]              // a connection orphaned by an sshd restart still counts
     [InlineData("debian12-openssh92.ps", 1, 0, 0, 1, 0, "astest")]             // real 9.2: multiplexed pts/2,pts/4; password prompt is [priv] too
-    [InlineData("debian13-openssh10.ps", 2, 1, 0, 1, 0, "admin,root")]         // 9.8+: sshd-session and sshd-auth
+    [InlineData("debian13-openssh10.ps", 2, 1, 0, 4, 0, "admin,root")]         // 10.0: sshd-session and sshd-auth titles from the source; root has a [priv] monitor too
     [InlineData("rhel8-openssh80.ps", 1, 0, 0, 0, 0, "ec2-user")]              // listener with -o options
     [InlineData("rhel9-openssh87.ps", 1, 0, 2, 0, 0, "bob,carol,root")]        // Session Manager users named from their session ids
     [InlineData("suse15-openssh84.ps", 1, 1, 0, 2, 0, "geeko")]                // sftp; two guessers
     [InlineData("debian12-openssh92-tmux.ps", 1, 0, 0, 0, 3, "alice")]         // real tmux 3.3a server keeps "tmux new ..." argv (parent 1 or systemd --user); the attach client is not a server; screen
     [InlineData("debian12-openssh92-forwarding.ps", 2, 2, 0, 2, 0, "asprb21898,root")] // real 9.2: ssh -N (port forwarding, no channel) is titled by the bare user name
-    [InlineData("ubuntu2504-openssh99-forwarding.ps", 3, 2, 0, 1, 0, "dev,root,ubuntu")] // 9.8+: "sshd-session: dev" with no channel is a session; sshd-auth guesser is not
+    [InlineData("ubuntu2504-openssh99-forwarding.ps", 3, 2, 0, 2, 0, "dev,root,ubuntu")] // 9.9: "sshd-session: dev" with no channel is a session; "[net]" children are pre-auth
     public void CountsAreExact(string fixture, int ssh, int noTty, int ssm, int preauth, int multiplexers, string users)
     {
         using var probe = new ProbeRunner();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The probe on a real OpenSSH sshd (127.0.0.1, a free port, a throwaway host key and config): root with a terminal,
-# a normal user without one, one multiplexed connection carrying two channels, one connection left at the password
+# root running a command without one, a normal user without one, one multiplexed connection carrying two channels, one connection left at the password
 # prompt, and a login that already ended. The counts must be exact. Needs root (it starts sshd, adds two users).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -60,8 +60,14 @@ expect() { # name, got, want
   if [ "$2" != "$3" ]; then echo "FAIL: $1 is '$2', expected '$3'"; echo "probe: $LINE"; pgrep -a sshd; exit 1; fi
   echo "ok: $1 = $2"
 }
-wait_for() { # until the probe's field reaches the value (bounded)
-  for _ in $(seq 50); do LINE=$(probe); [ "$(field "$LINE" "$1")" = "$2" ] && return 0; sleep 0.2; done
+wait_for() { # until the probe's field reaches the value (bounded); fails the test loudly when it never does
+  local got=""
+  for _ in $(seq 50); do
+    LINE=$(probe) || LINE="(probe exited non-zero) $LINE"
+    got=$(field "$LINE" "$1" 2>/dev/null) || got="(not readable from the probe's line)"
+    [ "$got" = "$2" ] && return 0; sleep 0.2
+  done
+  echo "FAIL: after 10 s $1 is '$got', still not '$2'"; echo "probe: $LINE"; pgrep -a sshd || true; exit 1
 }
 
 # 1. A login that came and went: nothing live, but its age is known.
@@ -78,6 +84,7 @@ echo "ok: lastLoginAgeSeconds = $age after a login that ended"
 # 2. Live sessions.
 "${SSH[@]}" -tt root@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # root, terminal
 "${SSH[@]}" -T "$U1"@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # user, no terminal
+"${SSH[@]}" root@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                          # root, a command, no -t: no terminal
 "${SSH[@]}" -o ControlMaster=yes -o ControlPath="$DIR/cm" -tt "$U2"@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)
 for _ in $(seq 50); do [ -S "$DIR/cm" ] && break; sleep 0.1; done
 "${SSH[@]}" -o ControlPath="$DIR/cm" -tt "$U2"@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)  # second channel, same connection
@@ -88,12 +95,12 @@ FWD_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));p
 # Stays at the password prompt: a terminal (script) and no password ever typed.
 : >"$DIR/no-input"
 (tail -f "$DIR/no-input" | script -qfc "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/prompt_known_hosts -o PubkeyAuthentication=no -o PreferredAuthentications=password -p $PORT $U1@127.0.0.1" /dev/null >/dev/null 2>&1) & PIDS+=($!)
-wait_for sshSessions 5
+wait_for sshSessions 6
 sleep 1
 LINE=$(probe)
 echo "probe: $LINE"
-expect sshSessions "$(field "$LINE" sshSessions)" 5
-expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 3
+expect sshSessions "$(field "$LINE" sshSessions)" 6
+expect sshNoTtySessions "$(field "$LINE" sshNoTtySessions)" 4
 expect users "$(field "$LINE" users)" "$U1,$U2,root"
 expect preauthConnections "$(field "$LINE" preauthConnections)" 1
 expect ssmSessions "$(field "$LINE" ssmSessions)" 0
@@ -106,4 +113,4 @@ line = sys.argv[1]
 assert len(line) < 2500, len(line)
 json.loads(line)
 PY
-echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 5 sessions (root+tty, user notty, 2-channel multiplexed, 2 port-forward-only), 1 at the password prompt, ended login seen: exact"
+echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 6 sessions (root+tty, root command without tty, user notty, 2-channel multiplexed, 2 port-forward-only), 1 at the password prompt, ended login seen: exact"
