@@ -19,11 +19,14 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v sshpass >/dev/null 2>&1 || need+=(sshpass)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v gawk >/dev/null 2>&1 || need+=(gawk)   # the probe must give the same output under gawk (AL2, RHEL) and mawk
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >"$WORK/apt.log" 2>&1 && apt-get install -y -qq "${need[@]}" >>"$WORK/apt.log" 2>&1 \
     || { echo "apt-get install ${need[*]} failed:"; tail -20 "$WORK/apt.log"; exit 1; }
+  # Installing gawk makes it the default awk; keep Debian's default (mawk) so the probe's tests see what instances see.
+  case " ${need[*]} " in *" gawk "*) [ -x /usr/bin/mawk ] && update-alternatives --quiet --set awk /usr/bin/mawk ;; esac
 fi
 
 # --- 2. moto_server on a free loopback port (EC2 adapter tests) ------------------------------------------
