@@ -35,7 +35,7 @@
 #   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load and CPU count
 set -u
 export LC_ALL=C
-VERSION="1.2.0"
+VERSION="1.2.1"
 # Cost: a handful of forks whatever the process count (ps | awk; tac | head | grep and one date for the auth log;
 # one stat for all terminals). No $(...) in loops; no per-line shell work. bench/probe/RESULTS.md has the numbers.
 if [ -n "${AUTOSTOP_PROBE_NOW:-}" ]; then NOW=$AUTOSTOP_PROBE_NOW; else printf -v NOW '%(%s)T' -1; fi   # bash 4.2+
@@ -115,15 +115,19 @@ PS_AWK='
     while ((getline line < cpuinfo) > 0) if (line ~ /^processor/) cpus++
     print ssh, notty, preauth, ssm, mux, cpus, n + 0, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys)
   }'
+# Without the process table the session counts are unknown, not zero: the line still says why (errors), and the exit
+# status is 3 so that SSM reports the command Failed and the controller never takes the zeros for an idle instance.
+SESSIONS_UNKNOWN=""
 if [ -n "${AUTOSTOP_PROBE_PS:-}" ]; then
   PS_FILE=$AUTOSTOP_PROBE_PS
-  [ -r "$PS_FILE" ] || { add_error "cannot read $PS_FILE"; PS_FILE=/dev/null; }
+  [ -r "$PS_FILE" ] || { add_error "cannot read $PS_FILE"; PS_FILE=/dev/null; SESSIONS_UNKNOWN=1; }
   read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS < <(awk -v cpuinfo="$PROC/cpuinfo" "$PS_AWK" "$PS_FILE" 2>/dev/null)
 else
   read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS < <(ps -eo pid=,ppid=,args= 2>/dev/null | awk -v cpuinfo="$PROC/cpuinfo" "$PS_AWK" 2>/dev/null)
-  [ "${ROWS:-0}" -gt 0 ] || add_error "ps failed"   # a live system always lists at least init and ps itself
+  # a live system always lists at least init and ps itself
+  [ "${ROWS:-0}" -gt 0 ] 2>/dev/null || { add_error "ps failed"; SESSIONS_UNKNOWN=1; }
 fi
-[ -n "${SSH:-}" ] || add_error "awk failed"
+[ -n "${SSH:-}" ] || { add_error "awk failed"; SESSIONS_UNKNOWN=1; }
 [ "${CPUS:-0}" -ge 1 ] 2>/dev/null || { add_error "cannot count CPUs in $PROC/cpuinfo"; CPUS=1; }
 
 # --- terminal idle: the tty device is touched whenever its user types (what `w` reports); one stat for all --------
@@ -234,3 +238,4 @@ if read -r l1 _ <"$PROC/loadavg" 2>/dev/null && [[ $l1 =~ ^[0-9]+(\.[0-9]+)?$ ]]
 [ "${USERS:--}" = "-" ] && USERS=""
 printf '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"users":[%s],"lastLoginAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"errors":[%s]}\n' \
   "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "$USERS" "$LOGIN_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$ERRORS_JSON"
+[ -z "$SESSIONS_UNKNOWN" ] || exit 3

@@ -47,8 +47,9 @@ internal sealed class ProbeRunner : IDisposable
         File.SetLastAccessTimeUtc(path, DateTimeOffset.FromUnixTimeSeconds(Now - idleSeconds).UtcDateTime);
     }
 
-    /// <summary>Runs the probe; asserts it printed exactly one line, valid against agent/schema.json, and exited 0.</summary>
-    public (JsonElement Report, string Line) Run()
+    /// <summary>Runs the probe; asserts it printed exactly one line, valid against agent/schema.json, and exited
+    /// <paramref name="expectedExit"/> (0: it could observe the instance).</summary>
+    public (JsonElement Report, string Line) Run(int expectedExit = 0)
     {
         var start = new ProcessStartInfo("bash", [Script]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (key, value) in Environment) start.Environment[key] = value;
@@ -56,7 +57,7 @@ internal sealed class ProbeRunner : IDisposable
         var stdout = process.StandardOutput.ReadToEnd();
         var stderr = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(10_000), "the probe did not finish in 10 s");
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr}");
+        Assert.True(process.ExitCode == expectedExit, $"exit {process.ExitCode} (expected {expectedExit}): {stderr}");
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, $"expected one line, got: {stdout}");
         Assert.Empty(Schema.Validate(lines[0]));

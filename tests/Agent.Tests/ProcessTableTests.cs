@@ -88,6 +88,20 @@ public class ProcessTableTests
     }
 
     [Fact]
+    public void WithoutTheProcessTableTheProbeSaysWhyAndFailsSoNothingIsTakenForIdle()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["AUTOSTOP_PROBE_PS"] = Path.Combine(probe.Work, "no-such-table.ps");
+
+        // Exit 3: SSM reports the command Failed and the controller skips the instance (probe-failed), never
+        // reading the zero counts as "nobody is here".
+        var (report, _) = probe.Run(expectedExit: 3);
+
+        var errors = report.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Contains(errors, e => e.Contains("no-such-table.ps"));
+    }
+
+    [Fact]
     public void FiveHundredSessionsStayWellUnderSsmsOutputLimit()
     {
         using var probe = new ProbeRunner();

@@ -189,6 +189,14 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         }
     }
 
+    /// <summary>What a failed command printed (the probe says why it could not observe the instance), one line, bounded.</summary>
+    private static string OutputExcerpt(string? output)
+    {
+        if (string.IsNullOrWhiteSpace(output)) return "";
+        var line = string.Join(' ', output.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return ": " + (line.Length > 300 ? line[..300] + "…" : line);
+    }
+
     /// <summary>The outcome of a terminal invocation; null while SSM is still working on it.</summary>
     internal static ProbeOutcome? ToOutcome(CommandInvocation invocation, string commandId)
     {
@@ -210,7 +218,7 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
                 return ProbeOutcome.Failure(ProbeStatus.Undeliverable, "SSM could not deliver the command (Undeliverable: agent offline or instance not reachable)", commandId, status);
             case "Failed":
                 return ProbeOutcome.Failure(ProbeStatus.Failed,
-                    $"the probe command failed ({details}, exit code {plugin?.ResponseCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"})", commandId, status);
+                    $"the probe command failed ({details}, exit code {plugin?.ResponseCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}){OutputExcerpt(plugin?.Output)}", commandId, status);
             case "Cancelled":
                 return ProbeOutcome.Failure(ProbeStatus.Failed, $"the probe command was cancelled ({details})", commandId, status);
             default:

@@ -52,4 +52,17 @@ public class InvocationOutcomeTests
         var outcome = SsmProbeRunner.ToOutcome(Invocation("Success", output: truncated[..2500]), "cmd-1");
         Assert.Equal(ProbeStatus.InvalidOutput, outcome!.Status);
     }
+
+    [Fact]
+    public void AProbeThatCouldNotReadTheProcessTableIsAFailureThatSaysWhy()
+    {
+        // The probe prints its line (zero counts, and why) but exits 3: the zeros must never read as "idle".
+        var line = ValidLine.Replace("\"sshSessions\":1", "\"sshSessions\":0").Replace("\"errors\":[]", "\"errors\":[\"ps failed\"]");
+        var outcome = SsmProbeRunner.ToOutcome(Invocation("Failed", "Failed", line + "\n", code: 3), "cmd-1");
+
+        Assert.Equal(ProbeStatus.Failed, outcome!.Status);
+        Assert.Null(outcome.Report);
+        Assert.Contains("exit code 3", outcome.Detail);
+        Assert.Contains("ps failed", outcome.Detail);
+    }
 }
