@@ -140,6 +140,8 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
                 throw new Ec2Error("UnsupportedOperation", $"You can't stop the Spot Instance '{i.Id}' because it is associated with a one-time Spot Instance request.");
             if (hibernate && !i.Spec.Hibernation)
                 throw new Ec2Error("UnsupportedHibernationConfiguration", $"The instance '{i.Id}' does not have hibernation configured.");
+            if (!i.CanStop)
+                throw new Ec2Error("IncorrectInstanceState", $"The instance '{i.Id}' is not in a state from which it can be stopped.");
         }
         return StateChanges("StopInstancesResponse", instances, i => i.Stop(now, hibernate));
     }
@@ -148,6 +150,8 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
     {
         var instances = RequireAll(query.List("InstanceId"));
         var now = fleet.Clock.Now;
+        if (instances.FirstOrDefault(i => !i.CanStart) is { } stopping)
+            throw new Ec2Error("IncorrectInstanceState", $"The instance '{stopping.Id}' is not in a state from which it can be started.");
         return StateChanges("StartInstancesResponse", instances, i => i.Start(now));
     }
 

@@ -18,6 +18,8 @@ public sealed class AwsCliTests : IAsyncLifetime
           - { id: i-0b00000000000000b, name: build, tags: { AutoStop: "true" } }
           - { id: i-0c00000000000000c, name: no-agent, tags: { AutoStop: "true" }, managed: false }
           - { name: pool, count: 12, tags: { Pool: "yes" } }
+          - { id: i-0d00000000000000d, name: parked, state: stopped }
+          - { id: i-0e00000000000000e, name: parked-too, state: stopped }
         """;
 
     private LabServer _server = null!;
@@ -76,6 +78,37 @@ public sealed class AwsCliTests : IAsyncLifetime
         Assert.NotEqual(0, code);
         Assert.Contains("InvalidInstanceID.NotFound", stderr);
     }
+
+    [Fact]
+    public async Task Ec2RefusesStateChangesFromTheWrongStateAndTakesRepeatsAsDone()
+    {
+        // Pending (30 s on the real-time clock): EC2 will not stop it yet; starting it again changes nothing.
+        Assert.Equal(("stopped", "pending"), Change(await Aws("ec2", "start-instances", "--instance-ids", "i-0d00000000000000d"), "StartingInstances"));
+        var (code, _, stderr) = await Run("ec2", "stop-instances", "--instance-ids", "i-0a00000000000000a", "i-0d00000000000000d");
+        Assert.NotEqual(0, code);
+        Assert.Contains("IncorrectInstanceState", stderr);
+        Assert.Contains("The instance 'i-0d00000000000000d' is not in a state from which it can be stopped.", stderr);
+        Assert.Equal("running", State(await Aws("ec2", "describe-instances", "--instance-ids", "i-0a00000000000000a"))); // the whole call was refused
+        Assert.Equal(("pending", "pending"), Change(await Aws("ec2", "start-instances", "--instance-ids", "i-0d00000000000000d"), "StartingInstances"));
+
+        // Stopping (60 s): EC2 will not start it; stopping it again succeeds and changes nothing. So does stopping a stopped one.
+        Assert.Equal(("running", "stopping"), Change(await Aws("ec2", "stop-instances", "--instance-ids", "i-0b00000000000000b"), "StoppingInstances"));
+        Assert.Equal(("stopping", "stopping"), Change(await Aws("ec2", "stop-instances", "--instance-ids", "i-0b00000000000000b"), "StoppingInstances"));
+        (code, _, stderr) = await Run("ec2", "start-instances", "--instance-ids", "i-0b00000000000000b");
+        Assert.NotEqual(0, code);
+        Assert.Contains("IncorrectInstanceState", stderr);
+        Assert.Contains("The instance 'i-0b00000000000000b' is not in a state from which it can be started.", stderr);
+        Assert.Equal(("stopped", "stopped"), Change(await Aws("ec2", "stop-instances", "--instance-ids", "i-0e00000000000000e"), "StoppingInstances"));
+    }
+
+    private static (string Previous, string Current) Change(JsonElement result, string list)
+    {
+        var change = result.GetProperty(list)[0];
+        return (change.GetProperty("PreviousState").GetProperty("Name").GetString()!, change.GetProperty("CurrentState").GetProperty("Name").GetString()!);
+    }
+
+    private static string State(JsonElement described) =>
+        described.GetProperty("Reservations")[0].GetProperty("Instances")[0].GetProperty("State").GetProperty("Name").GetString()!;
 
     [Fact]
     public async Task SendCommandAndReadTheProbeOutput()
