@@ -20,6 +20,9 @@ public sealed class AwsCliTests : IAsyncLifetime
           - { name: pool, count: 12, tags: { Pool: "yes" } }
           - { id: i-0d00000000000000d, name: parked, state: stopped }
           - { id: i-0e00000000000000e, name: parked-too, state: stopped }
+          - { id: i-0f00000000000000f, name: broken, faults: [ { kind: probe-failed } ] }
+          - { id: i-01000000000000001, name: chatty, faults: [ { kind: truncated } ] }
+          - { id: i-02000000000000002, name: hung, faults: [ { kind: probe-hang } ] }
         """;
 
     private LabServer _server = null!;
@@ -132,6 +135,65 @@ public sealed class AwsCliTests : IAsyncLifetime
         var single = await Aws("ssm", "get-command-invocation", "--command-id", commandId, "--instance-id", "i-0b00000000000000b");
         Assert.Equal("Success", single.GetProperty("Status").GetString());
         Assert.Equal(0, JsonDocument.Parse(single.GetProperty("StandardOutputContent").GetString()!).RootElement.GetProperty("sshSessions").GetInt32());
+    }
+
+    [Fact]
+    public async Task SendCommandByTagTargetsTheTaggedInstancesAndNobodyWhenNoneMatch()
+    {
+        var sent = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--targets", "Key=tag:Team,Values=web")).GetProperty("Command");
+        Assert.Equal(1, sent.GetProperty("TargetCount").GetInt32());
+        Assert.Equal("tag:Team", sent.GetProperty("Targets")[0].GetProperty("Key").GetString());
+        var invocations = await InvocationsWhen(sent.GetProperty("CommandId").GetString()!, v => v.GetProperty("Status").GetString() == "Success");
+        Assert.Equal("i-0a00000000000000a", Assert.Single(invocations).GetProperty("InstanceId").GetString());
+
+        var none = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--targets", "Key=tag:Team,Values=nobody")).GetProperty("Command");
+        Assert.Equal(0, none.GetProperty("TargetCount").GetInt32());
+        Assert.Empty((await Aws("ssm", "list-command-invocations", "--command-id", none.GetProperty("CommandId").GetString()!)).GetProperty("CommandInvocations").EnumerateArray());
+
+        var (code, _, stderr) = await Run("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--instance-ids", "i-0a00000000000000a", "--targets", "Key=tag:Team,Values=web");
+        Assert.NotEqual(0, code);
+        Assert.Contains("ValidationException", stderr);
+        Assert.Contains("InstanceIds and Targets", stderr);
+    }
+
+    [Fact]
+    public async Task CommandOutputIsJoinedCutAndReportedAsSsmDoes()
+    {
+        var commandId = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe",
+            "--instance-ids", "i-0f00000000000000f", "i-01000000000000001", "i-02000000000000002")).GetProperty("Command").GetProperty("CommandId").GetString()!;
+        var invocations = await InvocationsWhen(commandId, v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002"
+            ? v.GetProperty("Status").GetString() == "InProgress" : v.GetProperty("Status").GetString() is "Success" or "Failed");
+        JsonElement Plugin(string id) => invocations.Single(v => v.GetProperty("InstanceId").GetString() == id).GetProperty("CommandPlugins")[0];
+
+        // A failed script: stdout (empty here), then the agent's ERROR line, then stderr.
+        var failed = Plugin("i-0f00000000000000f");
+        Assert.Equal("Failed", failed.GetProperty("Status").GetString());
+        Assert.Equal(127, failed.GetProperty("ResponseCode").GetInt32());
+        Assert.StartsWith("\n----------ERROR-------\n", failed.GetProperty("Output").GetString());
+        Assert.Contains("command not found", failed.GetProperty("Output").GetString());
+        // A long line: ListCommandInvocations keeps 2,500 characters, GetCommandInvocation all of it.
+        var cut = Plugin("i-01000000000000001").GetProperty("Output").GetString()!;
+        Assert.Equal(SsmEndpoint.ListOutputLimit, cut.Length);
+        var whole = (await Aws("ssm", "get-command-invocation", "--command-id", commandId, "--instance-id", "i-01000000000000001")).GetProperty("StandardOutputContent").GetString()!;
+        Assert.True(whole.Length > SsmEndpoint.ListOutputLimit, $"{whole.Length} characters");
+        Assert.StartsWith(cut, whole);
+        // Still running: "In Progress", with a space, as SSM spells its details.
+        Assert.Equal("In Progress", Plugin("i-02000000000000002").GetProperty("StatusDetails").GetString());
+        Assert.Equal("In Progress", invocations.Single(v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002").GetProperty("StatusDetails").GetString());
+    }
+
+    /// <summary>The command's invocations (with details) once each satisfies <paramref name="done"/>; polls a bounded number of times.</summary>
+    private async Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done)
+    {
+        var invocations = new List<JsonElement>();
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            invocations = (await Aws("ssm", "list-command-invocations", "--command-id", commandId, "--details")).GetProperty("CommandInvocations").EnumerateArray().ToList();
+            if (invocations.Count > 0 && invocations.All(done)) return invocations;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"invocations of {commandId} did not reach the expected state: {string.Join(", ", invocations.Select(v => v.GetProperty("Status").GetString()))}");
+        return invocations;
     }
 
     [Fact]
