@@ -132,8 +132,11 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
         // EC2 checks every instance first and fails the whole call for one that cannot be stopped.
         foreach (var i in instances)
         {
-            if (i.Fault(FaultKind.StopError, now) is { } fault)
-                throw new Ec2Error(fault.Code ?? "OperationNotPermitted", $"The instance '{i.Id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.");
+            if (i.Fault(FaultKind.StopError, now) is { Code: { } code })
+            {
+                var (status, message) = Ec2StopErrors.For(code, i.Id);
+                throw new Ec2Error(code, message, status);
+            }
             if (i.Spec.RootDevice == "instance-store")
                 throw new Ec2Error("UnsupportedOperation", $"The instance '{i.Id}' does not have an 'ebs' root device type and cannot be stopped.");
             if (i.Spec.Lifecycle == "spot" && i.Spec.SpotType != "persistent")

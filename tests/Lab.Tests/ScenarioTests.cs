@@ -187,7 +187,24 @@ public class ScenarioTests
               - { name: idle-a, tags: { AutoStop: "true" }, sessions: [ { kind: ssh, user: bob, from: "+25m", to: "+2h" } ] }
               - { name: idle-b, tags: { AutoStop: "true" } }
               - { name: in-use, tags: { AutoStop: "true" }, sessions: [ { kind: ssh, user: carol, from: "+0m", to: "+2h" } ] }
+              - { name: mid-change, tags: { AutoStop: "true" }, faults: [ { kind: stop-error, code: IncorrectInstanceState } ] }
+              - { name: instance-store, tags: { AutoStop: "true" }, faults: [ { kind: stop-error, code: UnsupportedOperation } ] }
             """);
+
+        // Each refusal reaches the function with EC2's own code and message for it.
+        foreach (var (name, code, words) in new[]
+        {
+            ("protected", "OperationNotPermitted", "'disableApiStop'"),
+            ("mid-change", "IncorrectInstanceState", "is not in a state from which it can be stopped"),
+            ("instance-store", "UnsupportedOperation", "does not have an 'ebs' root device type"),
+        })
+        {
+            var id = lab.Instance(name)["instanceId"]!.GetValue<string>();
+            var refused = lab.Lines("error").First(e => e["instanceId"]?.GetValue<string>() == id);
+            Assert.Equal(code, refused["errorCode"]!.GetValue<string>());
+            Assert.Contains(words, refused["message"]!.GetValue<string>());
+            Assert.Contains("08:15 skip/stop-failed", lab.Story(name));
+        }
 
         // Alice arrives at 08:18 at the instance whose stop failed: from then on it is hers.
         Assert.Equal(["08:15 skip/stop-failed", "08:20 keep/active-sessions", "08:25 keep/active-sessions"], lab.Story("protected").Skip(3));
@@ -200,7 +217,7 @@ public class ScenarioTests
         lab.NeverStopped("protected");
         lab.NeverStopped("in-use");
         Assert.Equal(1, lab.Counted("protected", "skip/stop-failed"));
-        Assert.Equal(2, lab.Summary["fleet"]!["stops"]!.GetValue<int>());
+        Assert.Equal(2, lab.Summary["fleet"]!["stops"]!.GetValue<int>()); // idle-a and idle-b
         lab.NoSessionInterrupted();
         var error = lab.Lines("error").First(e => e["errorCode"]?.GetValue<string>() == "OperationNotPermitted");
         Assert.Equal("EC2:StopInstances", error["operation"]!.GetValue<string>());
