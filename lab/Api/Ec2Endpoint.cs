@@ -178,12 +178,14 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
             if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase) || key.Length is 0 or > 128 || (value?.Length ?? 0) > 256)
                 throw new Ec2Error("InvalidParameterValue", $"Tag key '{key}' is not allowed: 1 to 128 characters, not starting with aws:, values up to 256 characters");
         }
+        // Check every resource before writing any: EC2 applies all the tags or none.
         foreach (var i in instances)
             lock (i.Gate)
-            {
+                if (i.Tags.Keys.Union(tags.Select(t => t.Key), StringComparer.Ordinal).Count() > 50)
+                    throw new Ec2Error("TagLimitExceeded", $"The maximum number of tags (50) for resource '{i.Id}' has been reached.");
+        foreach (var i in instances)
+            lock (i.Gate)
                 foreach (var (key, value) in tags) i.Tags[key] = value ?? "";
-                if (i.Tags.Count > 50) throw new Ec2Error("TagLimitExceeded", $"The maximum number of tags (50) for resource '{i.Id}' has been reached.");
-            }
         return new XElement(Ns + "CreateTagsResponse", new XElement(Ns + "return", "true"));
     }
 

@@ -75,6 +75,26 @@ public sealed class AwsCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateTagsOverTheFiftyTagLimitWritesNothing()
+    {
+        int TagCount(JsonElement described) => described.GetProperty("Reservations")[0].GetProperty("Instances")[0].GetProperty("Tags").GetArrayLength();
+        var before = TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b"));
+        var aliceBefore = TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0a00000000000000a"));
+        Assert.True(aliceBefore > before, "alice-dev must carry more tags than build for this test");
+        // Exactly fills build's 50, one too many for alice-dev, which comes second: build must not keep its share.
+        var tags = Enumerable.Range(0, 50 - before).Select(n => $"Key=extra-{n},Value=x").ToArray();
+        var (code, _, stderr) = await Run(["ec2", "create-tags", "--resources", "i-0b00000000000000b", "i-0a00000000000000a", "--tags", .. tags]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("TagLimitExceeded", stderr);
+        Assert.Contains("i-0a00000000000000a", stderr);
+        Assert.Equal(before, TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b")));
+        Assert.Equal(aliceBefore, TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0a00000000000000a")));
+
+        await Aws(["ec2", "create-tags", "--resources", "i-0b00000000000000b", "--tags", .. tags]);
+        Assert.Equal(50, TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b")));
+    }
+
+    [Fact]
     public async Task Ec2ErrorsCarryEc2Codes()
     {
         var (code, _, stderr) = await Run("ec2", "stop-instances", "--instance-ids", "i-0123456789abcdef0");
