@@ -18,7 +18,8 @@ public static class LabCommands
               A small fleet whose people come and go; prints a timeline and a summary. Ends by itself.
           dotnet run --project lab -- run --scenario FILE --out DIR [--function jit|aot] [--no-build] [--quiet]
               Runs a scenario; writes DIR/log.jsonl, DIR/metrics.json, DIR/summary.json.
-              Exits 1 if the function crashed or could not start.
+              Exits 1 if the function did not build, could not start, crashed, or reported an unexpected
+              invocation error (AutoStop.UnhandledException); TickIncomplete and DeadlineExceeded are expected.
           dotnet run --project lab -- serve --scenario FILE [--port P]
               Serves EC2, SSM and the Runtime API on 127.0.0.1 in real time without running the function,
               for the AWS CLI (aws --endpoint-url http://127.0.0.1:P ...), `bootstrap tick` or any SDK.
@@ -44,6 +45,12 @@ public static class LabCommands
             };
         }
         catch (ScenarioException e) { return Usage(stderr, e.Message); }
+        catch (FunctionBuildException e)
+        {
+            stderr.WriteLine($"lab: {e.Message.TrimEnd()}");
+            stderr.WriteLine("lab: nothing was run; fix the build (dotnet build functions/AutoStop -c Release shows the same errors).");
+            return ExitFunctionCrashed;
+        }
     }
 
     private static int Usage(TextWriter stderr, string message)
