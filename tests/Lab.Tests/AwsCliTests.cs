@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using AutoStop.Lab.Api;
 using AutoStop.Lab.Fleet;
@@ -240,23 +239,5 @@ public sealed class AwsCliTests : IAsyncLifetime
         return stdout.Trim().Length == 0 ? default : JsonDocument.Parse(stdout).RootElement.Clone();
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
-    {
-        var start = new ProcessStartInfo("aws", ["--endpoint-url", _server.Url, "--output", "json", .. args])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("AWS_", StringComparison.Ordinal)).ToList()) start.Environment.Remove(key);
-        start.Environment["AWS_ACCESS_KEY_ID"] = "lab";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "lab";
-        start.Environment["AWS_DEFAULT_REGION"] = "us-east-1";
-        start.Environment["AWS_MAX_ATTEMPTS"] = "1";
-        start.Environment["AWS_PAGER"] = "";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => ChildProcess.AwsAsync(_server.Url, args);
 }
