@@ -364,6 +364,34 @@ public class ScenarioTests
     }
 
     [Fact]
+    public async Task ServerErrorsFromEc2AndSsmStopNoOneInASession()
+    {
+        var lab = await LabScenario.RunAsync(Header + """
+
+            duration: 1h
+            apiFaults:
+              - { operation: "*", errorRate: 0.15 }
+            instances:
+              - { name: busy, count: 20, tags: { AutoStop: "true" }, sessions: [ { kind: ssh, user: dev, from: "+0m", to: "+2h" } ] }
+              - { name: leaves, count: 10, tags: { AutoStop: "true" }, sessions: [ { kind: ssh, user: dev, from: "+0m", to: "+20m" } ] }
+              - { name: idle, count: 10, tags: { AutoStop: "true" } }
+            """);
+
+        Assert.True(lab.Summary["injectedErrors"]!.AsObject().Sum(e => e.Value!.GetValue<int>()) > 0, lab.Summary["injectedErrors"]!.ToJsonString());
+        // A tick may give up (TickIncomplete) but the function never crashes, and nobody in a session is stopped.
+        Assert.All(lab.Run.Ticks, t => Assert.True(t.Succeeded || t.ErrorType == "AutoStop.TickIncomplete", $"{t.ErrorType}: {t.Body}"));
+        lab.NoSessionInterrupted();
+        var busy = lab.Run.Fleet.Instances.Where(i => i.Spec.Name == "busy").ToList();
+        Assert.All(busy, i => Assert.DoesNotContain(i.Timeline, c => c.State == "stopping"));
+        var busyIds = busy.Select(i => i.Id).ToHashSet();
+        Assert.DoesNotContain(lab.Lines("decision"), d => busyIds.Contains(d["instanceId"]!.GetValue<string>()) && d["action"]!.GetValue<string>() == "stop");
+        // The SDK's retries get most work through: idle machines still stop, those whose people left stop after them.
+        Assert.True(lab.Run.Fleet.Instances.Count(i => i.Spec.Name == "idle" && i.State == "stopped") >= 8);
+        Assert.All(lab.Run.Fleet.Instances.Where(i => i.Spec.Name == "leaves"),
+            i => Assert.All(i.Timeline.Where(c => c.State == "stopping"), c => Assert.True(c.Time >= new DateTimeOffset(2026, 11, 23, 8, 35, 0, TimeSpan.Zero))));
+    }
+
+    [Fact]
     public async Task ATickOverFiveThousandInstancesWithThrottlingCompletesAndStopsNoOneInASession()
     {
         var lab = await LabScenario.RunAsync("""
