@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AutoStop.Lab.Api;
 using AutoStop.Lab.Fleet;
 using AutoStop.Lab.Running;
@@ -8,7 +9,7 @@ namespace AutoStop.Lab;
 /// <summary>The lab's command line: demo, run, serve.</summary>
 public static class LabCommands
 {
-    public const int ExitOk = 0, ExitFunctionCrashed = 1, ExitUsage = 2;
+    public const int ExitOk = 0, ExitFunctionCrashed = 1, ExitUsage = 2, ExitStopped = 130;
 
     public static readonly string Help = """
         lab: a local stand-in for EC2, SSM Run Command and the Lambda runtime that runs the real AutoStop function.
@@ -18,7 +19,8 @@ public static class LabCommands
               A small fleet whose people come and go; prints a timeline and a summary. Ends by itself.
           dotnet run --project lab -- run --scenario FILE --out DIR [--function jit|aot] [--no-build] [--quiet]
               Runs a scenario; writes DIR/log.jsonl, DIR/metrics.json, DIR/summary.json.
-              Exits 1 if the function crashed or could not start.
+              Exits 1 if the function did not build, could not start, crashed, or reported an unexpected
+              invocation error (AutoStop.UnhandledException); TickIncomplete and DeadlineExceeded are expected.
           dotnet run --project lab -- serve --scenario FILE [--port P]
               Serves EC2, SSM and the Runtime API on 127.0.0.1 in real time without running the function,
               for the AWS CLI (aws --endpoint-url http://127.0.0.1:P ...), `bootstrap tick` or any SDK.
@@ -30,6 +32,8 @@ public static class LabCommands
     {
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        // SIGTERM (kill, timeout, a container stopping) ends serve as Ctrl-C does; otherwise the host swallows it and serve never exits.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { stdout.Write(Help); return args.Length == 0 ? ExitUsage : ExitOk; }
         var options = LabOptions.Parse(args[1..], out var problem);
         if (options is null) { stderr.WriteLine($"lab: {problem}"); return ExitUsage; }
@@ -44,6 +48,17 @@ public static class LabCommands
             };
         }
         catch (ScenarioException e) { return Usage(stderr, e.Message); }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            stderr.WriteLine("lab: stopped before the run ended; no outputs were written.");
+            return ExitStopped;
+        }
+        catch (FunctionBuildException e)
+        {
+            stderr.WriteLine($"lab: {e.Message.TrimEnd()}");
+            stderr.WriteLine("lab: nothing was run; fix the build (dotnet build functions/AutoStop -c Release shows the same errors).");
+            return ExitFunctionCrashed;
+        }
     }
 
     private static int Usage(TextWriter stderr, string message)

@@ -132,14 +132,19 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
         // EC2 checks every instance first and fails the whole call for one that cannot be stopped.
         foreach (var i in instances)
         {
-            if (i.Fault(FaultKind.StopError, now) is { } fault)
-                throw new Ec2Error(fault.Code ?? "OperationNotPermitted", $"The instance '{i.Id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.");
+            if (i.Fault(FaultKind.StopError, now) is { Code: { } code })
+            {
+                var (status, message) = Ec2StopErrors.For(code, i.Id);
+                throw new Ec2Error(code, message, status);
+            }
             if (i.Spec.RootDevice == "instance-store")
                 throw new Ec2Error("UnsupportedOperation", $"The instance '{i.Id}' does not have an 'ebs' root device type and cannot be stopped.");
             if (i.Spec.Lifecycle == "spot" && i.Spec.SpotType != "persistent")
                 throw new Ec2Error("UnsupportedOperation", $"You can't stop the Spot Instance '{i.Id}' because it is associated with a one-time Spot Instance request.");
             if (hibernate && !i.Spec.Hibernation)
                 throw new Ec2Error("UnsupportedHibernationConfiguration", $"The instance '{i.Id}' does not have hibernation configured.");
+            if (!i.CanStop)
+                throw new Ec2Error("IncorrectInstanceState", $"The instance '{i.Id}' is not in a state from which it can be stopped.");
         }
         return StateChanges("StopInstancesResponse", instances, i => i.Stop(now, hibernate));
     }
@@ -148,6 +153,8 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
     {
         var instances = RequireAll(query.List("InstanceId"));
         var now = fleet.Clock.Now;
+        if (instances.FirstOrDefault(i => !i.CanStart) is { } stopping)
+            throw new Ec2Error("IncorrectInstanceState", $"The instance '{stopping.Id}' is not in a state from which it can be started.");
         return StateChanges("StartInstancesResponse", instances, i => i.Start(now));
     }
 
@@ -171,12 +178,14 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
             if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase) || key.Length is 0 or > 128 || (value?.Length ?? 0) > 256)
                 throw new Ec2Error("InvalidParameterValue", $"Tag key '{key}' is not allowed: 1 to 128 characters, not starting with aws:, values up to 256 characters");
         }
+        // Check every resource before writing any: EC2 applies all the tags or none.
         foreach (var i in instances)
             lock (i.Gate)
-            {
+                if (i.Tags.Keys.Union(tags.Select(t => t.Key), StringComparer.Ordinal).Count() > 50)
+                    throw new Ec2Error("TagLimitExceeded", $"The maximum number of tags (50) for resource '{i.Id}' has been reached.");
+        foreach (var i in instances)
+            lock (i.Gate)
                 foreach (var (key, value) in tags) i.Tags[key] = value ?? "";
-                if (i.Tags.Count > 50) throw new Ec2Error("TagLimitExceeded", $"The maximum number of tags (50) for resource '{i.Id}' has been reached.");
-            }
         return new XElement(Ns + "CreateTagsResponse", new XElement(Ns + "return", "true"));
     }
 

@@ -102,11 +102,14 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
         var now = fleet.Clock.Now;
         var document = request["DocumentName"]?.GetValue<string>() ?? throw new SsmError("ValidationException", "DocumentName is required.");
         if (document != ProbeDocument) throw new SsmError("InvalidDocument", $"Document {document} does not exist in your account (the lab serves {ProbeDocument}).");
-        var ids = request["InstanceIds"]?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? [];
-        foreach (var target in request["Targets"]?.AsArray() ?? [])
-            ids.AddRange(ResolveTarget(target!.AsObject()));
-        if (ids.Count == 0) throw new SsmError("ValidationException", "Either InstanceIds or Targets must be given.");
-        if (request["InstanceIds"] is JsonArray { Count: > 50 }) throw new SsmError("ValidationException", "1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50");
+        var explicitIds = request["InstanceIds"] is JsonArray { Count: > 0 } given ? given.Select(v => v!.GetValue<string>()).ToList() : null;
+        var targets = request["Targets"] is JsonArray { Count: > 0 } t ? t : null;
+        if (explicitIds is not null && targets is not null)
+            throw new SsmError("ValidationException", "InstanceIds and Targets cannot both be specified: give one of them.");
+        if (explicitIds is null && targets is null) throw new SsmError("ValidationException", "Either InstanceIds or Targets must be specified.");
+        if (explicitIds is { Count: > 50 }) throw new SsmError("ValidationException", "1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50");
+        // Targets that match no instance are not an error: SSM sends the command to nobody (TargetCount 0).
+        var ids = explicitIds ?? targets!.SelectMany(target => ResolveTarget(target!.AsObject())).ToList();
 
         var instances = new List<LabInstance>();
         var invalid = new List<string>();
@@ -132,7 +135,8 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
                 ["CommandId"] = commandId,
                 ["DocumentName"] = document,
                 ["Comment"] = comment,
-                ["InstanceIds"] = new JsonArray(instances.Select(i => (JsonNode)JsonValue.Create(i.Id)!).ToArray()),
+                ["InstanceIds"] = new JsonArray((explicitIds ?? []).Select(id => (JsonNode)JsonValue.Create(id)!).ToArray()),
+                ["Targets"] = targets?.DeepClone() ?? new JsonArray(),
                 ["RequestedDateTime"] = Epoch(realNow),
                 ["Status"] = "Pending",
                 ["StatusDetails"] = "Pending",
@@ -237,7 +241,7 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
                 ["Status"] = status,
                 ["StatusDetails"] = statusDetails,
                 ["ResponseCode"] = done ? invocation.ResponseCode : -1,
-                ["Output"] = done ? Truncate(invocation.Output + invocation.Error, ListOutputLimit) : "",
+                ["Output"] = done ? Truncate(invocation.CombinedOutput, ListOutputLimit) : "",
             });
         return json;
     }

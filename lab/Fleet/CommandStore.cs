@@ -14,10 +14,13 @@ public sealed class LabInvocation(string instanceId, string instanceName, DateTi
     /// <summary>Set when the output is produced asynchronously (probe: local); the invocation is InProgress until then.</summary>
     public Task? Producing { get; set; }
 
+    /// <summary>The plugin's Output as the SSM agent joins it: stdout, then stderr under its ERROR line when there is any.</summary>
+    public string CombinedOutput => Error.Length == 0 ? Output : Output + "\n----------ERROR-------\n" + Error;
+
     public (string Status, string Details) StatusAt(DateTimeOffset realNow)
     {
         if (realNow < deliveredAt) return ("Pending", "Pending");
-        if (doneAt is null || realNow < doneAt || Producing is { IsCompleted: false }) return ("InProgress", "InProgress");
+        if (doneAt is null || realNow < doneAt || Producing is { IsCompleted: false }) return ("InProgress", "In Progress"); // details as SSM spells them
         return (FinalStatus, FinalDetails);
     }
 }

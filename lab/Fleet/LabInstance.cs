@@ -45,13 +45,19 @@ public sealed class LabInstance(string id, string reservationId, InstanceSpec sp
         }
     }
 
+    /// <summary>EC2 refuses to stop a pending instance (IncorrectInstanceState); stopping or stopped ones are left as they are.</summary>
+    public bool CanStop { get { lock (_gate) return State is "running" or "stopping" or "stopped"; } }
+
+    /// <summary>EC2 refuses to start a stopping instance (IncorrectInstanceState); pending or running ones are left as they are.</summary>
+    public bool CanStart { get { lock (_gate) return State is "stopped" or "pending" or "running"; } }
+
     /// <summary>EC2's StopInstances on this instance; returns the previous state name.</summary>
     public string Stop(DateTimeOffset now, bool hibernate)
     {
         lock (_gate)
         {
             var previous = State;
-            if (State is "running" or "pending")
+            if (State == "running")
             {
                 LastStopHibernated = hibernate;
                 Change(now, "stopping", hibernate ? "hibernated by StopInstances" : "stopped by StopInstances");

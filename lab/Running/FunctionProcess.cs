@@ -5,6 +5,9 @@ namespace AutoStop.Lab.Running;
 
 public enum FunctionBuild { Jit, Aot }
 
+/// <summary>The function did not build: the lab has nothing to run.</summary>
+public sealed class FunctionBuildException(string message) : Exception(message);
+
 /// <summary>
 /// The real AutoStop function, started the way Lambda starts a custom runtime: AWS_LAMBDA_RUNTIME_API pointing at the
 /// lab, AWS_ENDPOINT_URL pointing at the lab's EC2 and SSM, configuration from the scenario. Its stdout is the log stream.
@@ -79,7 +82,7 @@ public sealed class FunctionProcess : IAsyncDisposable
             var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
             await process.WaitForExitAsync(cancellationToken);
             if (process.ExitCode != 0)
-                throw new InvalidOperationException($"building the function failed (dotnet {string.Join(' ', args)}):\n{await stdout}{await stderr}");
+                throw new FunctionBuildException($"building the function failed (dotnet {string.Join(' ', args)}, exit code {process.ExitCode}):\n{await stdout}{await stderr}");
             return binary;
         }
         finally { BuildLock.Release(); }

@@ -35,10 +35,17 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
     /// <summary>Called after each tick (the demo prints its timeline from it).</summary>
     public Action<TickRecord, LabFleet>? OnTick { get; init; }
 
+    /// <summary>A bootstrap to run instead of building the function (tests of the lab's own crash handling).</summary>
+    public string? FunctionBinary { get; init; }
+
+    /// <summary>Invocation errors the function reports on purpose and then carries on (the tick failed, not the function).
+    /// Any other error type (AutoStop.UnhandledException above all) counts as a crash.</summary>
+    public static readonly IReadOnlySet<string> ExpectedErrors = new HashSet<string>(StringComparer.Ordinal) { "AutoStop.TickIncomplete", "AutoStop.DeadlineExceeded" };
+
     public async Task<LabRunResult> RunAsync(CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var binary = await FunctionProcess.BuildAsync(build, skipBuild, progress, cancellationToken);
+        var binary = FunctionBinary ?? await FunctionProcess.BuildAsync(build, skipBuild, progress, cancellationToken);
         var fleet = new LabFleet(scenario, new LabClock(scenario.Start, followsRealTime: false));
         await using var server = await LabServer.StartAsync(fleet);
         await using var function = FunctionProcess.Start(binary, FunctionEnvironment(scenario, server));
@@ -82,6 +89,9 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
         fleet.Clock.Set(scenario.End);
         fleet.Advance();
         if (crash is null && function.HasExited) crash = $"the function exited with code {function.ExitCode}";
+        var unexpected = ticks.Where(r => !r.Succeeded && !ExpectedErrors.Contains(r.ErrorType ?? "")).ToList();
+        if (crash is null && unexpected.Count > 0)
+            crash = $"{unexpected.Count} invocation(s) failed with an unexpected error, the first at {unexpected[0].Time:HH:mm}: {unexpected[0].ErrorType}: {unexpected[0].Body}";
         await Task.Delay(50, cancellationToken);
         return new LabRunResult(scenario, fleet, server.Gate, build, ticks, function.Lines(), [.. function.StandardError],
             coldStartMs, firstTickMs, peakRss, crash is not null, crash, wall.Elapsed.TotalSeconds);

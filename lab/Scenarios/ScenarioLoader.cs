@@ -170,6 +170,8 @@ public static partial class ScenarioLoader
         if ((int)kind == -1) throw node["kind"].Error("is required: probe-timeout, delivery-timeout, probe-hang, undeliverable, probe-failed, garbage, truncated, agent-missing or stop-error");
         var code = node["code"].OptionalString();
         if (kind == FaultKind.StopError && code is null) code = "OperationNotPermitted";
+        if (kind == FaultKind.StopError && !Api.Ec2StopErrors.Codes.Contains(code))
+            throw node["code"].Error($"'{code}' is not one of {string.Join(", ", Api.Ec2StopErrors.Codes)}");
         return new InstanceFault(kind, node["from"].Time(start, DateTimeOffset.MinValue), node["to"].Time(start, DateTimeOffset.MaxValue), code);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using AutoStop.Lab.Api;
 using AutoStop.Lab.Fleet;
@@ -18,6 +17,11 @@ public sealed class AwsCliTests : IAsyncLifetime
           - { id: i-0b00000000000000b, name: build, tags: { AutoStop: "true" } }
           - { id: i-0c00000000000000c, name: no-agent, tags: { AutoStop: "true" }, managed: false }
           - { name: pool, count: 12, tags: { Pool: "yes" } }
+          - { id: i-0d00000000000000d, name: parked, state: stopped }
+          - { id: i-0e00000000000000e, name: parked-too, state: stopped }
+          - { id: i-0f00000000000000f, name: broken, faults: [ { kind: probe-failed } ] }
+          - { id: i-01000000000000001, name: chatty, faults: [ { kind: truncated } ] }
+          - { id: i-02000000000000002, name: hung, faults: [ { kind: probe-hang } ] }
         """;
 
     private LabServer _server = null!;
@@ -70,12 +74,63 @@ public sealed class AwsCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateTagsOverTheFiftyTagLimitWritesNothing()
+    {
+        int TagCount(JsonElement described) => described.GetProperty("Reservations")[0].GetProperty("Instances")[0].GetProperty("Tags").GetArrayLength();
+        var before = TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b"));
+        var aliceBefore = TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0a00000000000000a"));
+        Assert.True(aliceBefore > before, "alice-dev must carry more tags than build for this test");
+        // Exactly fills build's 50, one too many for alice-dev, which comes second: build must not keep its share.
+        var tags = Enumerable.Range(0, 50 - before).Select(n => $"Key=extra-{n},Value=x").ToArray();
+        var (code, _, stderr) = await Run(["ec2", "create-tags", "--resources", "i-0b00000000000000b", "i-0a00000000000000a", "--tags", .. tags]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("TagLimitExceeded", stderr);
+        Assert.Contains("i-0a00000000000000a", stderr);
+        Assert.Equal(before, TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b")));
+        Assert.Equal(aliceBefore, TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0a00000000000000a")));
+
+        await Aws(["ec2", "create-tags", "--resources", "i-0b00000000000000b", "--tags", .. tags]);
+        Assert.Equal(50, TagCount(await Aws("ec2", "describe-instances", "--instance-ids", "i-0b00000000000000b")));
+    }
+
+    [Fact]
     public async Task Ec2ErrorsCarryEc2Codes()
     {
         var (code, _, stderr) = await Run("ec2", "stop-instances", "--instance-ids", "i-0123456789abcdef0");
         Assert.NotEqual(0, code);
         Assert.Contains("InvalidInstanceID.NotFound", stderr);
     }
+
+    [Fact]
+    public async Task Ec2RefusesStateChangesFromTheWrongStateAndTakesRepeatsAsDone()
+    {
+        // Pending (30 s on the real-time clock): EC2 will not stop it yet; starting it again changes nothing.
+        Assert.Equal(("stopped", "pending"), Change(await Aws("ec2", "start-instances", "--instance-ids", "i-0d00000000000000d"), "StartingInstances"));
+        var (code, _, stderr) = await Run("ec2", "stop-instances", "--instance-ids", "i-0a00000000000000a", "i-0d00000000000000d");
+        Assert.NotEqual(0, code);
+        Assert.Contains("IncorrectInstanceState", stderr);
+        Assert.Contains("The instance 'i-0d00000000000000d' is not in a state from which it can be stopped.", stderr);
+        Assert.Equal("running", State(await Aws("ec2", "describe-instances", "--instance-ids", "i-0a00000000000000a"))); // the whole call was refused
+        Assert.Equal(("pending", "pending"), Change(await Aws("ec2", "start-instances", "--instance-ids", "i-0d00000000000000d"), "StartingInstances"));
+
+        // Stopping (60 s): EC2 will not start it; stopping it again succeeds and changes nothing. So does stopping a stopped one.
+        Assert.Equal(("running", "stopping"), Change(await Aws("ec2", "stop-instances", "--instance-ids", "i-0b00000000000000b"), "StoppingInstances"));
+        Assert.Equal(("stopping", "stopping"), Change(await Aws("ec2", "stop-instances", "--instance-ids", "i-0b00000000000000b"), "StoppingInstances"));
+        (code, _, stderr) = await Run("ec2", "start-instances", "--instance-ids", "i-0b00000000000000b");
+        Assert.NotEqual(0, code);
+        Assert.Contains("IncorrectInstanceState", stderr);
+        Assert.Contains("The instance 'i-0b00000000000000b' is not in a state from which it can be started.", stderr);
+        Assert.Equal(("stopped", "stopped"), Change(await Aws("ec2", "stop-instances", "--instance-ids", "i-0e00000000000000e"), "StoppingInstances"));
+    }
+
+    private static (string Previous, string Current) Change(JsonElement result, string list)
+    {
+        var change = result.GetProperty(list)[0];
+        return (change.GetProperty("PreviousState").GetProperty("Name").GetString()!, change.GetProperty("CurrentState").GetProperty("Name").GetString()!);
+    }
+
+    private static string State(JsonElement described) =>
+        described.GetProperty("Reservations")[0].GetProperty("Instances")[0].GetProperty("State").GetProperty("Name").GetString()!;
 
     [Fact]
     public async Task SendCommandAndReadTheProbeOutput()
@@ -102,6 +157,65 @@ public sealed class AwsCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SendCommandByTagTargetsTheTaggedInstancesAndNobodyWhenNoneMatch()
+    {
+        var sent = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--targets", "Key=tag:Team,Values=web")).GetProperty("Command");
+        Assert.Equal(1, sent.GetProperty("TargetCount").GetInt32());
+        Assert.Equal("tag:Team", sent.GetProperty("Targets")[0].GetProperty("Key").GetString());
+        var invocations = await InvocationsWhen(sent.GetProperty("CommandId").GetString()!, v => v.GetProperty("Status").GetString() == "Success");
+        Assert.Equal("i-0a00000000000000a", Assert.Single(invocations).GetProperty("InstanceId").GetString());
+
+        var none = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--targets", "Key=tag:Team,Values=nobody")).GetProperty("Command");
+        Assert.Equal(0, none.GetProperty("TargetCount").GetInt32());
+        Assert.Empty((await Aws("ssm", "list-command-invocations", "--command-id", none.GetProperty("CommandId").GetString()!)).GetProperty("CommandInvocations").EnumerateArray());
+
+        var (code, _, stderr) = await Run("ssm", "send-command", "--document-name", "AutoStop-SessionProbe", "--instance-ids", "i-0a00000000000000a", "--targets", "Key=tag:Team,Values=web");
+        Assert.NotEqual(0, code);
+        Assert.Contains("ValidationException", stderr);
+        Assert.Contains("InstanceIds and Targets", stderr);
+    }
+
+    [Fact]
+    public async Task CommandOutputIsJoinedCutAndReportedAsSsmDoes()
+    {
+        var commandId = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe",
+            "--instance-ids", "i-0f00000000000000f", "i-01000000000000001", "i-02000000000000002")).GetProperty("Command").GetProperty("CommandId").GetString()!;
+        var invocations = await InvocationsWhen(commandId, v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002"
+            ? v.GetProperty("Status").GetString() == "InProgress" : v.GetProperty("Status").GetString() is "Success" or "Failed");
+        JsonElement Plugin(string id) => invocations.Single(v => v.GetProperty("InstanceId").GetString() == id).GetProperty("CommandPlugins")[0];
+
+        // A failed script: stdout (empty here), then the agent's ERROR line, then stderr.
+        var failed = Plugin("i-0f00000000000000f");
+        Assert.Equal("Failed", failed.GetProperty("Status").GetString());
+        Assert.Equal(127, failed.GetProperty("ResponseCode").GetInt32());
+        Assert.StartsWith("\n----------ERROR-------\n", failed.GetProperty("Output").GetString());
+        Assert.Contains("command not found", failed.GetProperty("Output").GetString());
+        // A long line: ListCommandInvocations keeps 2,500 characters, GetCommandInvocation all of it.
+        var cut = Plugin("i-01000000000000001").GetProperty("Output").GetString()!;
+        Assert.Equal(SsmEndpoint.ListOutputLimit, cut.Length);
+        var whole = (await Aws("ssm", "get-command-invocation", "--command-id", commandId, "--instance-id", "i-01000000000000001")).GetProperty("StandardOutputContent").GetString()!;
+        Assert.True(whole.Length > SsmEndpoint.ListOutputLimit, $"{whole.Length} characters");
+        Assert.StartsWith(cut, whole);
+        // Still running: "In Progress", with a space, as SSM spells its details.
+        Assert.Equal("In Progress", Plugin("i-02000000000000002").GetProperty("StatusDetails").GetString());
+        Assert.Equal("In Progress", invocations.Single(v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002").GetProperty("StatusDetails").GetString());
+    }
+
+    /// <summary>The command's invocations (with details) once each satisfies <paramref name="done"/>; polls a bounded number of times.</summary>
+    private async Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done)
+    {
+        var invocations = new List<JsonElement>();
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            invocations = (await Aws("ssm", "list-command-invocations", "--command-id", commandId, "--details")).GetProperty("CommandInvocations").EnumerateArray().ToList();
+            if (invocations.Count > 0 && invocations.All(done)) return invocations;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"invocations of {commandId} did not reach the expected state: {string.Join(", ", invocations.Select(v => v.GetProperty("Status").GetString()))}");
+        return invocations;
+    }
+
+    [Fact]
     public async Task SsmRefusesUnmanagedInstancesAndUnknownDocuments()
     {
         var info = await Aws("ssm", "describe-instance-information");
@@ -125,23 +239,5 @@ public sealed class AwsCliTests : IAsyncLifetime
         return stdout.Trim().Length == 0 ? default : JsonDocument.Parse(stdout).RootElement.Clone();
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
-    {
-        var start = new ProcessStartInfo("aws", ["--endpoint-url", _server.Url, "--output", "json", .. args])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("AWS_", StringComparison.Ordinal)).ToList()) start.Environment.Remove(key);
-        start.Environment["AWS_ACCESS_KEY_ID"] = "lab";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "lab";
-        start.Environment["AWS_DEFAULT_REGION"] = "us-east-1";
-        start.Environment["AWS_MAX_ATTEMPTS"] = "1";
-        start.Environment["AWS_PAGER"] = "";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => ChildProcess.AwsAsync(_server.Url, args);
 }

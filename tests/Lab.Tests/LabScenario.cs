@@ -38,4 +38,16 @@ internal sealed record LabScenario(LabRunResult Run, JsonObject Summary)
         Assert.True(Summary["fleet"]!["sessionsInterrupted"]!.GetValue<int>() == 0, "sessions were interrupted: " + Summary.ToJsonString());
 
     public List<JsonObject> Lines(string kind) => RunSummary.Events(Run.Log, kind);
+
+    /// <summary>How many of the instance's decisions the summary counts under "action/reason".</summary>
+    public int Counted(string name, string actionReason) => Instance(name)["decisions"]![actionReason]?.GetValue<int>() ?? 0;
+
+    /// <summary>The safety case: no stop or hibernate decision, no stop in the summary, no session of its cut off.</summary>
+    public void NeverStopped(string name)
+    {
+        Assert.DoesNotContain(Decisions(name), d => d["action"]!.GetValue<string>() is "stop" or "hibernate");
+        Assert.Equal(0, Stops(name));
+        Assert.Empty(Instance(name)["sessionsInterrupted"]!.AsArray());
+        Assert.DoesNotContain(Instance(name)["timeline"]!.AsArray(), c => c!["state"]!.GetValue<string>() == "stopping");
+    }
 }

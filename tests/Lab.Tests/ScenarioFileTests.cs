@@ -23,6 +23,7 @@ public class ScenarioFileTests
     [InlineData("  - name: a", "  - name: a\n    hibernate: true", "instances[0].hibernate: unknown field; allowed here:")]
     [InlineData("start: 2026-11-23T08:00:00Z", "start: 2026-11-23T08:00:00", "start: '2026-11-23T08:00:00' is not a time")]
     [InlineData("to: \"+30m\"", "to: \"-5m\"", "instances[0].sessions[0].to: '-5m' is not a time")]
+    [InlineData("  - name: a", "  - name: a\n    faults: [ { kind: stop-error, code: Nope } ]", "instances[0].faults[0].code: 'Nope' is not one of OperationNotPermitted, IncorrectInstanceState")]
     public void BadFieldsAreNamedWithTheirPath(string find, string replace, string expected)
     {
         var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(Valid.Replace(find, replace)));
