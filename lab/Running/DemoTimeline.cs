@@ -48,13 +48,14 @@ public sealed class DemoTimeline(TextWriter output)
         output.WriteLine();
         output.WriteLine("Summary");
         output.WriteLine($"  ticks run:              {summary["ticks"]!["count"]} (every {summary["tickMinutes"]} virtual minutes, {summary["wallSeconds"]} s of real time)");
-        output.WriteLine($"  instances stopped:      {fleet["stops"]}");
+        output.WriteLine($"  stops:                  {fleet["stops"]}");
         output.WriteLine($"  sessions interrupted:   {fleet["sessionsInterrupted"]}   (a stop while someone was connected; must be 0)");
-        output.WriteLine($"  idle minutes not saved: {fleet["idleMinutesNotSaved"]} (idle past the threshold but still running: the schedule's granularity)");
+        output.WriteLine($"  idle minutes not saved: {fleet["idleMinutesNotSaved"]} (opted-in instances idle past their threshold: the schedule's granularity, or not observable)");
         output.WriteLine($"  probe failures:         {fleet["probeFailures"]} (never stopped: not observed)");
         output.WriteLine($"  function cold start:    {function["coldStartMs"]} ms to its first Runtime API request, peak RSS {function["peakRssKb"]} KiB");
         foreach (var instance in summary["instances"]!.AsArray())
-            output.WriteLine($"  {instance!["name"],-14} final state {instance["finalState"],-8} stops {instance["stops"]!.AsArray().Count}  idle minutes not saved {instance["idleMinutesNotSaved"]}");
+            output.WriteLine($"  {instance!["name"],-14} final state {instance["finalState"],-8} stops {instance["stops"]!.AsArray().Count}  " +
+                (instance["optedIn"]!.GetValue<bool>() ? $"idle minutes not saved {instance["idleMinutesNotSaved"]}" : "not opted in"));
     }
 
     private static string Count(JsonObject? sessions, string kind) => sessions?[kind]?.ToJsonString() is { } v && v != "null" ? v : "-";
