@@ -306,10 +306,37 @@ def establishment_report(w):
       "(no session). The traces hold no scanners or password guessers, so only the misses change the scores.\n")
 
 
+RANDOM_THROTTLE = 0.2  # share of calls refused whatever the call rate (other callers in the account, a busy region)
+RANDOM_THROTTLE_N = 1000
+
+
+def retry_modes_under_random_throttling():
+    """The same 1,000-instance tick in both SDK retry modes when throttling does not follow this caller's own rate:
+    RANDOM_THROTTLE of SendCommand, ListCommandInvocations and CreateTags calls are refused at random, on top of the
+    rate limits. Each run is capped at ADAPTIVE_CAP_S by the function's timeout."""
+    rows = []
+    for mode in ("standard", "adaptive"):
+        scenario = cost_scenario(RANDOM_THROTTLE_N)
+        scenario.update(name=f"random-throttle-{mode}", functionTimeoutSeconds=ADAPTIVE_CAP_S)
+        scenario["apiFaults"] = scenario["apiFaults"] + [
+            {"operation": op, "throttleRate": RANDOM_THROTTLE}
+            for op in ("SSM:SendCommand", "SSM:ListCommandInvocations", "EC2:CreateTags")]
+        s = lab_run(scenario, f"random-throttle-{mode}", env={"AWS_RETRY_MODE": mode}, timeout=ADAPTIVE_CAP_S + 300, allow_crash=True)
+        tick = s["_ticks"][0] if s["_ticks"] else None
+        rows.append({
+            "mode": mode, "calls": sum(s["apiCalls"].values()), "throttled": s["throttledCallsTotal"],
+            "tickMs": tick["durationMs"] if tick else None, "stopped": tick["stopped"] if tick else s["fleet"]["stops"],
+            "probeFailures": tick["probeFailures"] if tick else None, "interrupted": s["fleet"]["sessionsInterrupted"],
+            "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None,
+        })
+    return rows
+
+
 def main():
     t0 = time.time()
     instances, scores, week, variant, week_ignoring = decision_quality()
     rows = tick_cost()
+    random_rows = retry_modes_under_random_throttling()
     cold = cold_start()
     day = lab_run(os.path.join(ROOT, "lab", "scenarios", "day-100.yaml"), "day-100")
     cost_table, duration_s, log_gb, made = costs(rows)
@@ -387,6 +414,20 @@ def main():
       f"{slowest}. Besides the slowest probe, the floor holds the time the buckets force for the calls no tick can avoid (ceil(N/1000) "
       "DescribeInstances, ceil(N/50) DescribeInstanceInformation, SendCommand and ListCommandInvocations, ceil(stops/100) "
       "StopInstances, one CreateTags) plus one call latency for each of the six sequential phases.\n")
+
+    w(f"Throttling that does not follow this caller's rate (other callers share the account's limits): the same "
+      f"{RANDOM_THROTTLE_N:,}-instance tick with {RANDOM_THROTTLE:.0%} of SendCommand, ListCommandInvocations and CreateTags calls "
+      f"refused at random on top of the rate limits, once in each retry mode (function timeout {ADAPTIVE_CAP_S} s).\n")
+    w("| retry mode | calls | throttled | tick wall (s) | stopped | probe failures | interrupted |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for r in random_rows:
+        wall = f"{r['tickMs'] / 1000:.2f}" if r["tickMs"] is not None else f"> {ADAPTIVE_CAP_S} (no tick end)"
+        w(f"| {r['mode']} | {r['calls']} | {r['throttled']} | {wall} | {r['stopped']} | "
+          f"{r['probeFailures'] if r['probeFailures'] is not None else '-'} | {r['interrupted']} |")
+    for r in random_rows:
+        if r["crash"]:
+            w(f"\nThe {r['mode']} run did not complete its tick within its {ADAPTIVE_CAP_S} s timeout: {r['crash']}")
+    w("")
 
     w("## Cold start: Native AOT vs JIT (same code, one run each)\n")
     w("| build | process start to first Runtime API request (ms) | to the end of the first tick (ms) | peak RSS (MiB) |")

@@ -26,9 +26,10 @@ public static class AwsClientFactory
     private static T Configure<T>(T config, string? region, int maxErrorRetry) where T : ClientConfig
     {
         // Standard retry (exponential backoff with jitter, retry quota) unless the standard AWS_RETRY_MODE variable
-        // says adaptive. Measured in the lab (bench/): after a handful of throttles, adaptive mode's client-side rate
-        // limiter in this SDK version slowed a 5,000-instance tick from ~21 s to 90-300 s and refused calls with
-        // "insufficient capacity" without sending them. The tick limits its own concurrency instead (SsmProbeRunner).
+        // says adaptive. Measured in the lab (bench/RESULTS.md): when throttling does not follow this caller's own rate
+        // (other callers share the account's limits), adaptive mode's client-side rate limiter keeps backing off and a
+        // 1,000-instance tick did not finish in 150 s, against ~10 s in standard mode; under rate limits alone it was
+        // slower too. The tick limits its own concurrency instead (SsmProbeRunner).
         config.RetryMode = Environment.GetEnvironmentVariable("AWS_RETRY_MODE")?.ToLowerInvariant() switch
         {
             "adaptive" => RequestRetryMode.Adaptive,
