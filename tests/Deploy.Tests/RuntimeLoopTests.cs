@@ -89,7 +89,7 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
         Assert.True(_handler.Calls[0].Request.ForceDryRun);
         Assert.Equal(DateTimeOffset.Parse("2026-11-23T10:05:00Z"), _handler.Calls[0].Request.Now);
         Assert.False(_handler.Calls[1].Request.ForceDryRun); // not an override: the configured DryRun decides
-        Assert.Contains("\"dryRun\":false is ignored", _stderr.ToString());
+        Assert.Contains("\"dryRun\":false has no effect", _stderr.ToString());
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public class LambdaDryRunTests
         Assert.Equal("running", _aws.Instances["i-01"].State);
         Assert.True(Response().GetProperty("dryRun").GetBoolean());
         Assert.Equal(1, Response().GetProperty("wouldStop").GetInt32());
-        Assert.Contains("\"dryRun\":false is ignored", _stderr.ToString());
+        Assert.Contains("\"dryRun\":false has no effect", _stderr.ToString());
     }
 
     [Fact]

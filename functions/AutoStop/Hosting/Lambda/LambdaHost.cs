@@ -77,7 +77,7 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
 
         // Ignored rather than rejected: the tick still runs, as safely as deployed, and its summary shows dryRun.
         if (trigger.DryRunOffIgnored)
-            await stderr.WriteLineAsync("The payload's \"dryRun\":false is ignored: a payload can only turn dry run on. Turn it off with the stack's DryRun parameter.");
+            await stderr.WriteLineAsync("The payload's \"dryRun\":false has no effect: a payload can only turn dry run on; the stack's DryRun parameter (AUTOSTOP_DRY_RUN) decides otherwise.");
 
         var deadline = invocation.Deadline - DeadlineMargin;
         using var tickCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
