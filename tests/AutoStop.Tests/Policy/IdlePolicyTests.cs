@@ -93,6 +93,7 @@ public class IdlePolicyTests
         new Case("probe timed out", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.TimedOut, "30 s"), DecisionAction.Skip, ReasonCodes.ProbeTimedOut),
         new Case("probe undeliverable", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Undeliverable, "Undeliverable"), DecisionAction.Skip, ReasonCodes.ProbeUndeliverable),
         new Case("probe invalid output", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.InvalidOutput, "not JSON"), DecisionAction.Skip, ReasonCodes.ProbeInvalidOutput),
+        new Case("no room for AutoStop's tags", Instance(tags: [.. Enumerable.Range(0, 48).Select(i => ($"team:{i}", "x"))]), Idle, DecisionAction.Skip, ReasonCodes.TagLimit),
         new Case("IAM refused the probe", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Failed, "refused") with { CallFailure = new AutoStop.Aws.AwsFailure("SSM:SendCommand", "AccessDeniedException", "not authorized") }, DecisionAction.Skip, ReasonCodes.AccessDenied),
         new Case("probe failure wins over dry run", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Failed, "x"), DecisionAction.Skip, ReasonCodes.ProbeFailed, DryRun: true),
     };
