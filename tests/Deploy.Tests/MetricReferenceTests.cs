@@ -16,7 +16,7 @@ public partial class MetricReferenceTests
         var output = new StringWriter();
         var metrics = new EmfMetrics(new JsonLineSink(output), Namespace);
         var now = DateTimeOffset.Parse("2026-11-23T10:05:00Z");
-        metrics.Fleet(new TickSummary(now, 3, 3, 1, 2, 1, 0, 0, 0, 1, 2, 0.5, 4, false, false, true, 1200, new Dictionary<string, int>()));
+        metrics.Fleet(new TickSummary(now, 3, 3, 1, 2, 1, 0, 0, 0, 1, 1, 2, 0.5, 4, false, false, true, 1200, new Dictionary<string, int>(), 0));
         metrics.InstanceSessions(now, "i-0123456789abcdef0", 2);
 
         var emitted = new HashSet<(string, string)>();
