@@ -13,7 +13,7 @@ namespace AutoStop.Lab.Api;
 /// DescribeInstances, StopInstances, StartInstances, CreateTags, DeleteTags, DescribeSpotInstanceRequests,
 /// with EC2's error codes. Shapes follow botocore's ec2/2016-11-15 model.
 /// </summary>
-public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
+public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate, LabIam iam)
 {
     private static readonly XNamespace Ns = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
@@ -124,11 +124,25 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
         }
     }
 
+    /// <summary>
+    /// IAM authorizes every resource a request names before EC2 does anything, and one refused resource fails the whole
+    /// request with UnauthorizedOperation (HTTP 403; EC2 API error codes: "You are not authorized to perform this
+    /// operation", with the refusal and an encoded authorization message, re:Post knowledge-center/ec2-not-auth-launch).
+    /// </summary>
+    private void Authorize(string action, IEnumerable<LabInstance> instances)
+    {
+        if (iam.FirstRefused(action, instances) is not { } refused) return;
+        var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes($"lab:{action}:{refused.Instance.Id}")).TrimEnd('=');
+        throw new Ec2Error("UnauthorizedOperation",
+            $"You are not authorized to perform this operation. {LabIam.Refusal(action, refused.Instance, refused.Explicit)}. Encoded authorization failure message: {encoded}", 403);
+    }
+
     private XElement StopInstances(QueryParameters query)
     {
         var instances = RequireAll(query.List("InstanceId"));
         var hibernate = string.Equals(query["Hibernate"], "true", StringComparison.OrdinalIgnoreCase);
         var now = fleet.Clock.Now;
+        Authorize("ec2:StopInstances", instances);
         // EC2 checks every instance first and fails the whole call for one that cannot be stopped.
         foreach (var i in instances)
         {
@@ -142,7 +156,10 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
             if (i.Spec.Lifecycle == "spot" && i.Spec.SpotType != "persistent")
                 throw new Ec2Error("UnsupportedOperation", $"You can't stop the Spot Instance '{i.Id}' because it is associated with a one-time Spot Instance request.");
             if (hibernate && !i.Spec.Hibernation)
-                throw new Ec2Error("UnsupportedHibernationConfiguration", $"The instance '{i.Id}' does not have hibernation configured.");
+            {
+                var (status, message) = Ec2StopErrors.For("UnsupportedHibernationConfiguration", i.Id);
+                throw new Ec2Error("UnsupportedHibernationConfiguration", message, status);
+            }
             if (!i.CanStop)
                 throw new Ec2Error("IncorrectInstanceState", $"The instance '{i.Id}' is not in a state from which it can be stopped.");
         }
@@ -178,7 +195,8 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
             if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase) || key.Length is 0 or > 128 || (value?.Length ?? 0) > 256)
                 throw new Ec2Error("InvalidParameterValue", $"Tag key '{key}' is not allowed: 1 to 128 characters, not starting with aws:, values up to 256 characters");
         }
-        // Check every resource before writing any: EC2 applies all the tags or none.
+        // Check every resource before writing any: EC2 applies all the tags or none. IAM first, then the limit.
+        Authorize("ec2:CreateTags", instances);
         foreach (var i in instances)
             lock (i.Gate)
                 if (i.Tags.Keys.Union(tags.Select(t => t.Key), StringComparer.Ordinal).Count() > 50)
@@ -193,6 +211,8 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
     {
         var instances = RequireAll(query.List("ResourceId"));
         var tags = query.Tags();
+        // All or nothing, as CreateTags: one refused resource fails the whole call and no tag is removed anywhere.
+        Authorize("ec2:DeleteTags", instances);
         foreach (var i in instances)
             lock (i.Gate)
             {
@@ -206,7 +226,13 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate)
     private XElement DescribeSpotInstanceRequests(QueryParameters query)
     {
         var wanted = query.List("SpotInstanceRequestId").ToHashSet(StringComparer.Ordinal);
-        var spots = fleet.Instances.Where(i => i.Spec.Lifecycle == "spot" && (wanted.Count == 0 || wanted.Contains(SpotRequestId(i))));
+        // EC2 deletes a cancelled request four hours after cancellation; naming a deleted (or unknown) one fails the whole
+        // call: InvalidSpotInstanceRequestID.NotFound, "The spot instance request ID 'sir-...' does not exist"
+        // (EC2 API error codes; the message as EC2 answers it in NixOS/nixops#514 and cloudfoundry/bosh#577).
+        var live = fleet.Instances.Where(i => i.Spec.Lifecycle == "spot" && !i.Spec.SpotRequestDeleted).ToList();
+        if (wanted.FirstOrDefault(id => !live.Any(i => SpotRequestId(i) == id)) is { } missing)
+            throw new Ec2Error("InvalidSpotInstanceRequestID.NotFound", $"The spot instance request ID '{missing}' does not exist");
+        var spots = live.Where(i => wanted.Count == 0 || wanted.Contains(SpotRequestId(i)));
         return new XElement(Ns + "DescribeSpotInstanceRequestsResponse", new XElement(Ns + "spotInstanceRequestSet", spots.Select(i =>
             new XElement(Ns + "item",
                 new XElement(Ns + "spotInstanceRequestId", SpotRequestId(i)),

@@ -17,8 +17,10 @@ public static class Ec2StopErrors
         "OperationNotPermitted" => (400, $"The instance '{instanceId}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again."),
         "IncorrectInstanceState" => (400, $"The instance '{instanceId}' is not in a state from which it can be stopped."),
         "UnsupportedOperation" => (400, $"The instance '{instanceId}' does not have an 'ebs' root device type and cannot be stopped."),
-        "UnsupportedHibernationConfiguration" => (400, $"The instance '{instanceId}' does not have hibernation configured."),
-        "UnauthorizedOperation" => (403, "You are not authorized to perform this operation."),
+        // As EC2 answers StopInstances with Hibernate=true for an instance launched without hibernation
+        // (aws-solutions/instance-scheduler-on-aws#510), which names the instance after the last colon.
+        "UnsupportedHibernationConfiguration" => (400, $"The instance can't be hibernated because it was not configured at launch for hibernation: {instanceId}"),
+        "UnauthorizedOperation" => (403, $"You are not authorized to perform this operation. {LabIam.Refusal("ec2:StopInstances", instanceId, true)}."),
         "InvalidInstanceID.NotFound" => (400, $"The instance ID '{instanceId}' does not exist"),
         "RequestLimitExceeded" => (503, "Request limit exceeded."),
         "InternalError" => (500, "An internal error has occurred."),

@@ -18,6 +18,7 @@ public sealed class LabServer : IAsyncDisposable
 
     public LabFleet Fleet { get; }
     public ApiGate Gate { get; }
+    public LabIam Iam { get; }
     public Ec2Endpoint Ec2 { get; }
     public SsmEndpoint Ssm { get; }
     public RuntimeEndpoint Runtime { get; } = new();
@@ -28,8 +29,9 @@ public sealed class LabServer : IAsyncDisposable
     {
         Fleet = fleet;
         Gate = new ApiGate(fleet.Scenario);
-        Ec2 = new Ec2Endpoint(fleet, Gate);
-        Ssm = new SsmEndpoint(fleet, Gate, new LocalProbe(LabPaths.ProbeScript));
+        Iam = new LabIam(fleet.Scenario);
+        Ec2 = new Ec2Endpoint(fleet, Gate, Iam);
+        Ssm = new SsmEndpoint(fleet, Gate, Iam, new LocalProbe(LabPaths.ProbeScript));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>

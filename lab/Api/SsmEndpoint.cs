@@ -13,7 +13,7 @@ namespace AutoStop.Lab.Api;
 /// real (compressed) time; their output is the probe's line built from the scenario at virtual now.
 /// Shapes follow botocore's ssm/2014-11-06 model.
 /// </summary>
-public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localProbe)
+public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam, LocalProbe localProbe)
 {
     /// <summary>SSM keeps only this much of a plugin's output in ListCommandInvocations (and 24,000 in GetCommandInvocation).</summary>
     public const int ListOutputLimit = 2500, GetOutputLimit = 24000;
@@ -58,21 +58,36 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
 
     private static string PingStatus(LabInstance i) => i.State == "running" ? i.Spec.PingStatus : "ConnectionLost";
 
+    /// <summary>
+    /// botocore ssm DescribeInstanceInformation: "does not return information for nodes that are either Stopped or
+    /// Terminated"; "If you specify a node ID that isn't valid or a node that you don't own, you receive an error"
+    /// (InvalidInstanceId, in the operation's errors). Filters (InstanceInformationStringFilter): InstanceIds,
+    /// PingStatus, PlatformType (PlatformTypes, the older InstanceInformationFilterKey, too), "tag-key" (Values: tag
+    /// keys the node carries) and "tag:{keyname}" (Values: that tag's values), e.g. Key=tag-key,Values=Purpose.
+    /// Values per filter: 1..100 (InstanceInformationFilterValueSet); the lab keeps its 50 for InstanceIds.
+    /// </summary>
     private JsonObject DescribeInstanceInformation(JsonObject request)
     {
         var now = fleet.Clock.Now;
-        IEnumerable<LabInstance> registered = fleet.Instances.Where(i => IsRegistered(i, now));
+        IEnumerable<LabInstance> registered = fleet.Instances.Where(i => IsRegistered(i, now) && i.State is not ("stopped" or "terminated"));
         foreach (var filter in request["Filters"]?.AsArray() ?? [])
         {
             var key = filter?["Key"]?.GetValue<string>() ?? "";
             var values = filter?["Values"]?.AsArray().Select(v => v!.GetValue<string>()).ToHashSet(StringComparer.Ordinal) ?? [];
+            if (values.Count is 0 or > 100)
+                throw new SsmError("ValidationException", $"1 validation error detected: Value at 'filters.{key}.values' failed to satisfy constraint: Member must have length between 1 and 100");
             if (key == "InstanceIds" && values.Count > 50) throw new SsmError("InvalidInstanceInformationFilterValue", "The InstanceIds filter takes at most 50 values.");
+            if (key == "InstanceIds" && values.FirstOrDefault(id => !InstanceIdPattern().IsMatch(id) || fleet.Find(id) is null) is { } unknown)
+                throw new SsmError("InvalidInstanceId", $"Instance id {unknown} is not valid or is not owned by account {LabIam.Account}.");
             registered = key switch
             {
                 "InstanceIds" => registered.Where(i => values.Contains(i.Id)),
                 "PingStatus" => registered.Where(i => values.Contains(PingStatus(i))),
-                "PlatformTypes" => registered.Where(i => values.Contains(i.Spec.Platform)),
-                _ => throw new SsmError("InvalidFilterKey", $"The filter key {key} is not valid (the lab supports InstanceIds, PingStatus, PlatformTypes)."),
+                "PlatformTypes" or "PlatformType" => registered.Where(i => values.Contains(i.Spec.Platform)),
+                "tag-key" => registered.Where(i => { lock (i.Gate) return i.Tags.Keys.Any(values.Contains); }),
+                _ when key.StartsWith("tag:", StringComparison.Ordinal) && key.Length > 4 =>
+                    registered.Where(i => { lock (i.Gate) return i.Tags.TryGetValue(key[4..], out var v) && values.Contains(v); }),
+                _ => throw new SsmError("InvalidFilterKey", $"The filter key {key} is not valid (the lab supports InstanceIds, PingStatus, PlatformType(s), tag-key, tag:<key>)."),
             };
         }
         var max = MaxResults(request, 5, 50, 50);
@@ -111,12 +126,22 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
         // Targets that match no instance are not an error: SSM sends the command to nobody (TargetCount 0).
         var ids = explicitIds ?? targets!.SelectMany(target => ResolveTarget(target!.AsObject())).ToList();
 
+        var version = DocumentVersion(request);
+
+        // IAM before SSM: the template allows ssm:SendCommand only on instances whose opt-in tag is "true" (ignoring
+        // case), and one refused instance fails the whole call: AccessDeniedException (botocore ssm model; HTTP 400 as
+        // every JSON 1.1 client error), "User: ... is not authorized to perform: ssm:SendCommand on resource: arn:aws:ec2:...".
+        if (explicitIds is not null && iam.FirstRefused("ssm:SendCommand", explicitIds.Select(fleet.Find).OfType<LabInstance>()) is { } refused)
+            throw new SsmError("AccessDeniedException", LabIam.Refusal("ssm:SendCommand", refused.Instance, refused.Explicit));
+
         var instances = new List<LabInstance>();
         var invalid = new List<string>();
         foreach (var id in ids.Distinct(StringComparer.Ordinal))
         {
             var i = fleet.Find(id);
-            if (i is null || !IsRegistered(i, now) || i.State != "running" || i.Spec.PingStatus != "Online") invalid.Add(id);
+            // deregistered: DescribeInstanceInformation still lists it Online (its record outlives the registration),
+            // but SendCommand refuses it as not registered (InvalidInstanceId doc: "SSM Agent isn't registered with the SSM endpoint").
+            if (i is null || !IsRegistered(i, now) || i.State != "running" || i.Spec.PingStatus != "Online" || i.HasFault(FaultKind.Deregistered, now)) invalid.Add(id);
             else instances.Add(i);
         }
         // SSM refuses the whole call when one instance is not managed or not reachable.
@@ -127,13 +152,14 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
         var realNow = DateTimeOffset.UtcNow;
         var invocations = instances.Select(i => Invoke(i, now, realNow)).ToList();
         var comment = request["Comment"]?.GetValue<string>() ?? "";
-        fleet.Commands.Add(new LabCommand(commandId, document, comment, realNow, timeout, invocations));
+        fleet.Commands.Add(new LabCommand(commandId, document, comment, realNow, timeout, invocations) { DocumentVersion = version });
         return new JsonObject
         {
             ["Command"] = new JsonObject
             {
                 ["CommandId"] = commandId,
                 ["DocumentName"] = document,
+                ["DocumentVersion"] = version,
                 ["Comment"] = comment,
                 ["InstanceIds"] = new JsonArray((explicitIds ?? []).Select(id => (JsonNode)JsonValue.Create(id)!).ToArray()),
                 ["Targets"] = targets?.DeepClone() ?? new JsonArray(),
@@ -149,6 +175,28 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
             },
         };
     }
+
+    /// <summary>
+    /// SendCommand's optional DocumentVersion (botocore ssm DocumentVersion: pattern ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$)):
+    /// $DEFAULT, $LATEST, or a version that exists (1..ssm.documentVersions), else InvalidDocumentVersion ("The document
+    /// version isn't valid or doesn't exist"). A value outside the pattern fails SSM's own validation (ValidationException).
+    /// </summary>
+    private string DocumentVersion(JsonObject request)
+    {
+        if (request["DocumentVersion"]?.GetValue<string>() is not { } version) return "$DEFAULT";
+        if (!DocumentVersionPattern().IsMatch(version))
+            throw new SsmError("ValidationException", $"1 validation error detected: Value '{version}' at 'documentVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$)");
+        if (version is "$DEFAULT" or "$LATEST") return version;
+        if (!int.TryParse(version, CultureInfo.InvariantCulture, out var number) || number > fleet.Scenario.DocumentVersions)
+            throw new SsmError("InvalidDocumentVersion", $"Document {ProbeDocument} has no version {version} (the lab's has versions 1 to {fleet.Scenario.DocumentVersions}).");
+        return version;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$")]
+    private static partial System.Text.RegularExpressions.Regex DocumentVersionPattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$")]
+    private static partial System.Text.RegularExpressions.Regex InstanceIdPattern();
 
     private IEnumerable<string> ResolveTarget(JsonObject target)
     {
@@ -187,6 +235,12 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
         }
         else if (i.HasFault(FaultKind.Garbage, now)) lock (_random) invocation.Output = ProbeSynthesizer.Garbage(_random);
         else if (i.HasFault(FaultKind.Truncated, now)) invocation.Output = ProbeSynthesizer.Oversized(i, now);
+        else if (i.Fault(FaultKind.AgentStderr, now) is { } warning)
+        {
+            // A probe that works but warns: exit 0, Success, and the agent still appends stderr under its ERROR line.
+            invocation.Output = ProbeSynthesizer.Build(i, now);
+            invocation.Error = warning.Message ?? "";
+        }
         else if (i.Spec.Probe == ProbeMode.Local) invocation.Producing = localProbe.RunInto(invocation);
         else invocation.Output = ProbeSynthesizer.Build(i, now);
         return invocation;
@@ -227,7 +281,7 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
             ["InstanceName"] = invocation.InstanceName,
             ["Comment"] = command.Comment,
             ["DocumentName"] = command.DocumentName,
-            ["DocumentVersion"] = "$DEFAULT",
+            ["DocumentVersion"] = command.DocumentVersion,
             ["RequestedDateTime"] = Epoch(command.RequestedAt),
             ["Status"] = status,
             ["StatusDetails"] = statusDetails,

@@ -14,8 +14,8 @@ public sealed class LabInvocation(string instanceId, string instanceName, DateTi
     /// <summary>Set when the output is produced asynchronously (probe: local); the invocation is InProgress until then.</summary>
     public Task? Producing { get; set; }
 
-    /// <summary>The plugin's Output as the SSM agent joins it: stdout, then stderr under its ERROR line when there is any.</summary>
-    public string CombinedOutput => Error.Length == 0 ? Output : Output + "\n----------ERROR-------\n" + Error;
+    /// <summary>The plugin's Output as the SSM agent joins and cuts it (AgentOutput: stdout, the ERROR line and stderr, 2,500 at most).</summary>
+    public string CombinedOutput => AgentOutput.Join(Output, Error);
 
     public (string Status, string Details) StatusAt(DateTimeOffset realNow)
     {
@@ -26,7 +26,11 @@ public sealed class LabInvocation(string instanceId, string instanceName, DateTi
 }
 
 public sealed record LabCommand(string CommandId, string DocumentName, string Comment, DateTimeOffset RequestedAt, int TimeoutSeconds,
-    IReadOnlyList<LabInvocation> Invocations);
+    IReadOnlyList<LabInvocation> Invocations)
+{
+    /// <summary>The DocumentVersion the command was sent with ($DEFAULT when none was given).</summary>
+    public string DocumentVersion { get; init; } = "$DEFAULT";
+}
 
 /// <summary>Every command sent, by id (thread-safe: SendCommand batches arrive concurrently).</summary>
 public sealed class CommandStore

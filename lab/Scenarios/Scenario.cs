@@ -16,6 +16,12 @@ public sealed record Scenario(
     IReadOnlyList<InstanceSpec> Instances)
 {
     public DateTimeOffset End => Start + Duration;
+
+    /// <summary>The opt-in tag key the function is configured with (AUTOSTOP_TAG_KEY), which the lab's IAM mirrors.</summary>
+    public string TagKey => Config.GetValueOrDefault("AUTOSTOP_TAG_KEY") ?? "AutoStop";
+
+    /// <summary>Versions 1..N of the probe document exist (ssm.documentVersions); SendCommand's DocumentVersion must name one.</summary>
+    public int DocumentVersions { get; init; } = 1;
 }
 
 /// <summary>A uniform range of real milliseconds (the lab compresses time: latencies are real, ticks are virtual).</summary>
@@ -50,10 +56,21 @@ public sealed record TimeWindow(DateTimeOffset From, DateTimeOffset To)
 /// <summary>A load average over a window (a build running without a session).</summary>
 public sealed record LoadSpec(DateTimeOffset From, DateTimeOffset To, double Value);
 
-public enum FaultKind { ProbeTimeout, DeliveryTimeout, ProbeHang, Undeliverable, ProbeFailed, Garbage, Truncated, AgentMissing, StopError }
+public enum FaultKind { ProbeTimeout, DeliveryTimeout, ProbeHang, Undeliverable, ProbeFailed, Garbage, Truncated, AgentMissing, StopError, Deregistered, AgentStderr }
 
-/// <summary>A fault on one instance over a window; Code is the EC2 error code for stop-error.</summary>
-public sealed record InstanceFault(FaultKind Kind, DateTimeOffset From, DateTimeOffset To, string? Code);
+/// <summary>A fault on one instance over a window; Code is the EC2 error code for stop-error, Message the stderr text of agent-stderr.</summary>
+public sealed record InstanceFault(FaultKind Kind, DateTimeOffset From, DateTimeOffset To, string? Code, string? Message = null);
+
+/// <summary>
+/// What IAM refuses on one instance beyond the template's policy (which the lab always applies: see LabIam).
+/// DeniedActions holds IAM action names (ec2:StopInstances, ec2:CreateTags, ec2:DeleteTags, ssm:SendCommand).
+/// </summary>
+public sealed record IamSpec(IReadOnlySet<string> DeniedActions)
+{
+    public static readonly IReadOnlyList<string> Actions = ["ssm:SendCommand", "ec2:StopInstances", "ec2:CreateTags", "ec2:DeleteTags"];
+    public static readonly IamSpec AllowAll = new(new HashSet<string>(StringComparer.Ordinal));
+    public static readonly IamSpec DenyAll = new(new HashSet<string>(Actions, StringComparer.Ordinal));
+}
 
 public enum ProbeMode { Synth, Local }
 
@@ -77,4 +94,10 @@ public sealed record InstanceSpec(
     IReadOnlyList<SessionSpec> Sessions,
     IReadOnlyList<TimeWindow> KeepAlive,
     IReadOnlyList<LoadSpec> Load,
-    IReadOnlyList<InstanceFault> Faults);
+    IReadOnlyList<InstanceFault> Faults)
+{
+    public IamSpec Iam { get; init; } = IamSpec.AllowAll;
+
+    /// <summary>The instance's Spot request was cancelled and deleted (EC2 deletes them four hours after cancellation).</summary>
+    public bool SpotRequestDeleted { get; init; }
+}

@@ -37,8 +37,11 @@ public static partial class ScenarioLoader
             SsmExecution: ReadLatency(root["ssm"]["executionMs"], new LatencyRange(5, 30)),
             ApiFaults: root["apiFaults"].Items().Select(ReadApiFault).ToList(),
             RateLimits: root["rateLimits"].Items().Select(ReadRateLimit).ToList(),
-            Instances: root["instances"].Items().Select(n => ReadInstance(n, start)).ToList());
-        root["ssm"].OnlyKeys("deliveryMs", "executionMs");
+            Instances: root["instances"].Items().Select(n => ReadInstance(n, start)).ToList())
+        {
+            DocumentVersions = root["ssm"]["documentVersions"].Int(1, 1, 1000),
+        };
+        root["ssm"].OnlyKeys("deliveryMs", "executionMs", "documentVersions");
         if (scenario.Duration <= TimeSpan.Zero) throw root["duration"].Error("must be longer than zero");
         if (scenario.Instances.Count == 0) throw root["instances"].Error("at least one instance is required");
         var ids = scenario.Instances.Where(i => i.Id is not null).GroupBy(i => i.Id).FirstOrDefault(g => g.Count() > 1);
@@ -95,7 +98,11 @@ public static partial class ScenarioLoader
     [
         "id", "name", "count", "tags", "state", "launchTime", "managed", "ping", "platform", "hibernation", "rootDevice",
         "lifecycle", "spotType", "cpus", "probe", "autoStart", "sessions", "keepAlive", "load", "faults",
+        "iam", "extraTags", "spotRequestDeleted",
     ];
+
+    /// <summary>EC2 allows 50 tags a resource (ec2 CreateTags doc; TagLimitExceeded beyond).</summary>
+    public const int TagLimit = 50;
 
     private static InstanceSpec ReadInstance(ScenarioNode node, DateTimeOffset start)
     {
@@ -108,6 +115,14 @@ public static partial class ScenarioLoader
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in node["tags"].Entries()) tags[key] = value.String("");
         if (!tags.ContainsKey("Name") && node["name"].OptionalString() is { } nameTag) tags["Name"] = nameTag;
+        // extraTags: N: N more tags (extra-01=x ...), to bring an instance to EC2's 50-tag limit.
+        var extra = node["extraTags"].Int(0, 0, TagLimit);
+        for (var n = 1; n <= extra; n++) tags[$"extra-{n:00}"] = "x";
+        if (tags.Count > TagLimit)
+            throw node["extraTags"].Error($"the instance would carry {tags.Count} tags ({tags.Count - extra} in tags plus extraTags {extra}); EC2 allows at most {TagLimit}");
+        var lifecycle = node["lifecycle"].Enum<string?>(null, ("on-demand", null), ("spot", "spot"));
+        var spotRequestDeleted = node["spotRequestDeleted"].Bool(false);
+        if (spotRequestDeleted && lifecycle != "spot") throw node["spotRequestDeleted"].Error("only a Spot instance (lifecycle: spot) has a Spot request to delete");
 
         return new InstanceSpec(
             Id: id,
@@ -121,7 +136,7 @@ public static partial class ScenarioLoader
             Platform: node["platform"].Enum("Linux", ("Linux", "Linux"), ("Windows", "Windows"), ("MacOS", "MacOS")),
             Hibernation: node["hibernation"].Bool(false),
             RootDevice: node["rootDevice"].Enum("ebs", ("ebs", "ebs"), ("instance-store", "instance-store")),
-            Lifecycle: node["lifecycle"].Enum<string?>(null, ("on-demand", null), ("spot", "spot")),
+            Lifecycle: lifecycle,
             SpotType: node["spotType"].Enum<string?>(null, ("one-time", "one-time"), ("persistent", "persistent")),
             Cpus: node["cpus"].Int(2, 1, 448),
             Probe: node["probe"].Enum(ProbeMode.Synth, ("synth", ProbeMode.Synth), ("local", ProbeMode.Local)),
@@ -129,7 +144,28 @@ public static partial class ScenarioLoader
             Sessions: node["sessions"].Items().Select(s => ReadSession(s, start)).ToList(),
             KeepAlive: node["keepAlive"].Items().Select(k => ReadWindow(k, start, "until")).ToList(),
             Load: node["load"].Items().Select(l => ReadLoad(l, start)).ToList(),
-            Faults: node["faults"].Items().Select(f => ReadFault(f, start)).ToList());
+            Faults: node["faults"].Items().Select(f => ReadFault(f, start)).ToList())
+        {
+            Iam = ReadIam(node["iam"]),
+            SpotRequestDeleted = spotRequestDeleted,
+        };
+    }
+
+    /// <summary>iam: deny (every action AutoStop takes on the instance), allow (the default), or { deny: [actions] }.</summary>
+    private static IamSpec ReadIam(ScenarioNode node)
+    {
+        if (node.IsMissing) return IamSpec.AllowAll;
+        if (node.IsScalar)
+            return node.Enum(IamSpec.AllowAll, ("allow", IamSpec.AllowAll), ("deny", IamSpec.DenyAll));
+        node.OnlyKeys("deny");
+        var denied = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in node["deny"].Items())
+        {
+            var action = item.String();
+            if (!IamSpec.Actions.Contains(action)) throw item.Error($"'{action}' is not one of {string.Join(", ", IamSpec.Actions)}");
+            denied.Add(action);
+        }
+        return new IamSpec(denied);
     }
 
     private static SessionSpec ReadSession(ScenarioNode node, DateTimeOffset start)
@@ -162,18 +198,26 @@ public static partial class ScenarioLoader
 
     private static InstanceFault ReadFault(ScenarioNode node, DateTimeOffset start)
     {
-        node.OnlyKeys("kind", "from", "to", "code");
+        node.OnlyKeys("kind", "from", "to", "code", "message");
         var kind = node["kind"].Enum((FaultKind)(-1),
             ("probe-timeout", FaultKind.ProbeTimeout), ("delivery-timeout", FaultKind.DeliveryTimeout), ("probe-hang", FaultKind.ProbeHang), ("undeliverable", FaultKind.Undeliverable),
             ("probe-failed", FaultKind.ProbeFailed), ("garbage", FaultKind.Garbage), ("truncated", FaultKind.Truncated),
-            ("agent-missing", FaultKind.AgentMissing), ("stop-error", FaultKind.StopError));
-        if ((int)kind == -1) throw node["kind"].Error("is required: probe-timeout, delivery-timeout, probe-hang, undeliverable, probe-failed, garbage, truncated, agent-missing or stop-error");
+            ("agent-missing", FaultKind.AgentMissing), ("stop-error", FaultKind.StopError), ("deregistered", FaultKind.Deregistered),
+            ("agent-stderr", FaultKind.AgentStderr));
+        if ((int)kind == -1) throw node["kind"].Error("is required: probe-timeout, delivery-timeout, probe-hang, undeliverable, probe-failed, garbage, truncated, agent-missing, stop-error, deregistered or agent-stderr");
+        var message = node["message"].OptionalString();
+        if (message is not null && kind != FaultKind.AgentStderr) throw node["message"].Error("only an agent-stderr fault takes a message");
         var code = node["code"].OptionalString();
         if (kind == FaultKind.StopError && code is null) code = "OperationNotPermitted";
         if (kind == FaultKind.StopError && !Api.Ec2StopErrors.Codes.Contains(code))
             throw node["code"].Error($"'{code}' is not one of {string.Join(", ", Api.Ec2StopErrors.Codes)}");
-        return new InstanceFault(kind, node["from"].Time(start, DateTimeOffset.MinValue), node["to"].Time(start, DateTimeOffset.MaxValue), code);
+        if (kind == FaultKind.AgentStderr) message ??= DefaultStderrWarning;
+        return new InstanceFault(kind, node["from"].Time(start, DateTimeOffset.MinValue), node["to"].Time(start, DateTimeOffset.MaxValue), code, message);
     }
+
+    /// <summary>What a probe that works prints on stderr on many images: bash's locale warning (the agent passes on a
+    /// LANG the image has no locale for). Exit 0; the agent still appends it under its ERROR line.</summary>
+    public const string DefaultStderrWarning = "/bin/bash: warning: setlocale: LC_ALL: cannot change locale (en_US.UTF-8)\n";
 
     [GeneratedRegex("^(EC2|SSM):[A-Z][A-Za-z]+$")]
     private static partial Regex OperationPattern();

@@ -11,6 +11,8 @@ internal sealed class ScenarioNode(YamlNode? node, string path)
 
     public ScenarioException Error(string problem) => new($"{Path}: {problem}");
 
+    public bool IsScalar => node is YamlScalarNode;
+
     private YamlMappingNode Mapping => node as YamlMappingNode ?? throw Error($"expected a mapping (key: value), got {Describe()}");
 
     public ScenarioNode this[string key]

@@ -9,6 +9,8 @@ namespace AutoStop.Lab.Tests;
 /// <summary>The AWS CLI (botocore's exact wire shapes) against the lab's EC2 and SSM endpoints.</summary>
 public sealed class AwsCliTests : IAsyncLifetime
 {
+    // "TRUE": IAM (the template's StringEqualsIgnoreCase) lets SendCommand and StopInstances name them, while EC2's
+    // tag filter, which is case-sensitive, leaves them out of tag:AutoStop=true.
     private const string Scenario = """
         start: 2026-11-23T08:00:00Z
         duration: 1h
@@ -17,11 +19,11 @@ public sealed class AwsCliTests : IAsyncLifetime
           - { id: i-0b00000000000000b, name: build, tags: { AutoStop: "true" } }
           - { id: i-0c00000000000000c, name: no-agent, tags: { AutoStop: "true" }, managed: false }
           - { name: pool, count: 12, tags: { Pool: "yes" } }
-          - { id: i-0d00000000000000d, name: parked, state: stopped }
-          - { id: i-0e00000000000000e, name: parked-too, state: stopped }
-          - { id: i-0f00000000000000f, name: broken, faults: [ { kind: probe-failed } ] }
-          - { id: i-01000000000000001, name: chatty, faults: [ { kind: truncated } ] }
-          - { id: i-02000000000000002, name: hung, faults: [ { kind: probe-hang } ] }
+          - { id: i-0d00000000000000d, name: parked, tags: { AutoStop: "true" }, state: stopped }
+          - { id: i-0e00000000000000e, name: parked-too, tags: { AutoStop: "true" }, state: stopped }
+          - { id: i-0f00000000000000f, name: broken, tags: { AutoStop: "TRUE" }, faults: [ { kind: probe-failed } ] }
+          - { id: i-01000000000000001, name: chatty, tags: { AutoStop: "TRUE" }, faults: [ { kind: truncated } ] }
+          - { id: i-02000000000000002, name: hung, tags: { AutoStop: "TRUE" }, faults: [ { kind: probe-hang } ] }
         """;
 
     private LabServer _server = null!;
@@ -190,12 +192,13 @@ public sealed class AwsCliTests : IAsyncLifetime
         Assert.Equal(127, failed.GetProperty("ResponseCode").GetInt32());
         Assert.StartsWith("\n----------ERROR-------\n", failed.GetProperty("Output").GetString());
         Assert.Contains("command not found", failed.GetProperty("Output").GetString());
-        // A long line: ListCommandInvocations keeps 2,500 characters, GetCommandInvocation all of it.
+        // A long line: the agent cuts the plugin Output to 2,500 characters with its marker; GetCommandInvocation has all of it.
         var cut = Plugin("i-01000000000000001").GetProperty("Output").GetString()!;
         Assert.Equal(SsmEndpoint.ListOutputLimit, cut.Length);
+        Assert.EndsWith("\n---Output truncated---", cut);
         var whole = (await Aws("ssm", "get-command-invocation", "--command-id", commandId, "--instance-id", "i-01000000000000001")).GetProperty("StandardOutputContent").GetString()!;
         Assert.True(whole.Length > SsmEndpoint.ListOutputLimit, $"{whole.Length} characters");
-        Assert.StartsWith(cut, whole);
+        Assert.StartsWith(cut[..^"\n---Output truncated---".Length], whole);
         // Still running: "In Progress", with a space, as SSM spells its details.
         Assert.Equal("In Progress", Plugin("i-02000000000000002").GetProperty("StatusDetails").GetString());
         Assert.Equal("In Progress", invocations.Single(v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002").GetProperty("StatusDetails").GetString());

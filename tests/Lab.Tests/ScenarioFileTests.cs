@@ -24,6 +24,12 @@ public class ScenarioFileTests
     [InlineData("start: 2026-11-23T08:00:00Z", "start: 2026-11-23T08:00:00", "start: '2026-11-23T08:00:00' is not a time")]
     [InlineData("to: \"+30m\"", "to: \"-5m\"", "instances[0].sessions[0].to: '-5m' is not a time")]
     [InlineData("  - name: a", "  - name: a\n    faults: [ { kind: stop-error, code: Nope } ]", "instances[0].faults[0].code: 'Nope' is not one of OperationNotPermitted, IncorrectInstanceState")]
+    [InlineData("  - name: a", "  - name: a\n    iam: { deny: [ ec2:TerminateInstances ] }", "instances[0].iam.deny[0]: 'ec2:TerminateInstances' is not one of ssm:SendCommand, ec2:StopInstances")]
+    [InlineData("  - name: a", "  - name: a\n    iam: maybe", "instances[0].iam: 'maybe' is not one of allow, deny")]
+    [InlineData("  - name: a", "  - name: a\n    extraTags: 49", "instances[0].extraTags: the instance would carry 51 tags (2 in tags plus extraTags 49); EC2 allows at most 50")]
+    [InlineData("  - name: a", "  - name: a\n    spotRequestDeleted: true", "instances[0].spotRequestDeleted: only a Spot instance (lifecycle: spot)")]
+    [InlineData("  - name: a", "  - name: a\n    faults: [ { kind: garbage, message: hi } ]", "instances[0].faults[0].message: only an agent-stderr fault takes a message")]
+    [InlineData("duration: 1h", "duration: 1h\nssm: { documentVersions: 0 }", "ssm.documentVersions: '0' is not allowed: a whole number from 1 to 1000")]
     public void BadFieldsAreNamedWithTheirPath(string find, string replace, string expected)
     {
         var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(Valid.Replace(find, replace)));
