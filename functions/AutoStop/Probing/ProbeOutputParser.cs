@@ -12,13 +12,15 @@ public sealed record ProbeParse(ProbeReport? Report, string Error, string? Warni
 }
 
 /// <summary>
-/// A plugin Output as amazon-ssm-agent builds it (agent/contracts/plugin.go TruncateOutput): stdout, then, only when
-/// stderr is non-empty (on exit 0 too), "\n----------ERROR-------\n" and stderr; the whole cut to MaximumPluginOutputSize
-/// (2,400) characters, a cut part ending in "\n---Output truncated---" or "\n---Error truncated----".
+/// A plugin Output as amazon-ssm-agent builds it (TruncateOutput): stdout, then, only when stderr is non-empty (on exit 0
+/// too), "\n----------ERROR-------\n" and stderr; the whole cut to MaximumPluginOutputSize, a cut part ending in
+/// "\n---Output truncated---" or "\n---Error truncated----". The size depends on the agent's version: 2,400 in older
+/// agents (agent/contracts/plugin.go), 2,500 in current ones (agent/framework/processor/executer/iohandler/iohandler.go,
+/// which the lab follows). The smaller one is used here: the probe's line is at most 2,000 characters, so neither can cut it.
 /// </summary>
 public sealed record AgentOutput(string Stdout, string? Stderr)
 {
-    /// <summary>amazon-ssm-agent MaximumPluginOutputSize: the agent cuts Output here (2,500 is only the API field's limit).</summary>
+    /// <summary>The smaller MaximumPluginOutputSize of the agent versions in use (see above); anything near it was cut.</summary>
     public const int Limit = 2400;
     public const string ErrorTitle = "\n----------ERROR-------\n";
     public const string OutputTruncatedMarker = "\n---Output truncated---";
