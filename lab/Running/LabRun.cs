@@ -123,6 +123,8 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
             ["AUTOSTOP_SCHEDULE_MINUTES"] = ((int)scenario.TickPeriod.TotalMinutes).ToString(CultureInfo.InvariantCulture),
             // The lab answers in milliseconds; poll it that fast (AWS needs the 1 s default).
             ["AUTOSTOP_PROBE_POLL_MILLISECONDS"] = "20",
+            // The lab's time is virtual (days behind or ahead of the clock): the payload-time skew check cannot apply.
+            ["AUTOSTOP_EVENT_MAX_SKEW_MINUTES"] = "off",
         };
         // The standard retry-mode switch passes through, so runs can compare the SDK's retry modes.
         if (Environment.GetEnvironmentVariable("AWS_RETRY_MODE") is { Length: > 0 } retryMode) environment["AWS_RETRY_MODE"] = retryMode;
