@@ -23,7 +23,7 @@ public static class RunSummary
         var instances = new JsonArray();
         var observations = Observations(run.Fleet);
         double? maxObservationAge = null;
-        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0;
+        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0, totalBusyInterrupted = 0;
         double totalWaste = 0, totalRunning = 0;
         foreach (var instance in run.Fleet.Instances)
         {
@@ -32,6 +32,9 @@ public static class RunSummary
             var threshold = TimeSpan.FromMinutes(instance.Spec.Tags.TryGetValue(tagKey + ":IdleMinutes", out var t) && int.TryParse(t, CultureInfo.InvariantCulture, out var tm) ? tm : defaultMinutes);
             var stops = instance.Timeline.Where(c => c.State == "stopping").ToList();
             var interrupted = Interrupted(instance, stops).ToList();
+            // Maintenance a stop cut off (a patch run half applied, a package manager mid-transaction).
+            var busyInterrupted = stops.SelectMany(stop => instance.Spec.Busy.Where(b => b.IsLiveAt(stop.Time)).Select(b => (Busy: b, StopTime: stop.Time))).ToList();
+            totalBusyInterrupted += busyInterrupted.Count;
             var (waste, running) = IdleNotSaved(instance, scenario, threshold);
             var probeFailures = mine.Count(d => d["probeStatus"]?.GetValue<string>() is { } s && s != "ok");
             var stopObservations = stops.Select(stop => (Stop: stop, ObservedAt: LastObservation(observations, instance.Id, stop.Time))).ToList();
@@ -65,6 +68,10 @@ public static class RunSummary
                 {
                     ["kind"] = s.Session.Kind.ToString().ToLowerInvariant(), ["user"] = s.Session.User,
                     ["from"] = Time(s.Session.From), ["to"] = Time(s.Session.To), ["stoppedAt"] = Time(s.StopTime),
+                }).ToArray()),
+                ["busyInterrupted"] = new JsonArray(busyInterrupted.Select(b => (JsonNode)new JsonObject
+                {
+                    ["kind"] = b.Busy.Name, ["from"] = Time(b.Busy.From), ["to"] = Time(b.Busy.To), ["stoppedAt"] = PreciseTime(b.StopTime),
                 }).ToArray()),
                 ["idleMinutesNotSaved"] = Math.Round(waste, 1),
                 ["runningMinutes"] = Math.Round(running, 1),
@@ -108,6 +115,7 @@ public static class RunSummary
                 ["instances"] = run.Fleet.Instances.Count,
                 ["stops"] = totalStops,
                 ["sessionsInterrupted"] = totalInterrupted,
+                ["busyInterrupted"] = totalBusyInterrupted,
                 ["observationAgeSecondsMax"] = maxObservationAge is { } max ? Math.Round(max, 3) : null,
                 ["idleMinutesNotSaved"] = Math.Round(totalWaste, 1),
                 ["runningMinutes"] = Math.Round(totalRunning, 1),
@@ -178,7 +186,8 @@ public static class RunSummary
             if (!wasRunning) idleSince = t; // a start: idle time counts from here
             wasRunning = true;
             running++;
-            var active = instance.Spec.Sessions.Any(s => s.IsPersonSession && s.IsLiveAt(t)) || instance.Spec.KeepAlive.Any(k => k.Contains(t));
+            var active = instance.Spec.Sessions.Any(s => s.IsPersonSession && s.IsLiveAt(t)) || instance.Spec.KeepAlive.Any(k => k.Contains(t))
+                || instance.Spec.Busy.Any(b => b.IsLiveAt(t));
             if (active) { idleSince = t + TimeSpan.FromMinutes(1); continue; }
             if (t - idleSince >= threshold) waste++;
         }
