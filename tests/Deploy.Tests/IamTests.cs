@@ -7,6 +7,8 @@ public class IamTests
 {
     private static readonly List<JsonElement> Statements = Template.RoleStatements();
     private const string Instances = "arn:aws:ec2:us-east-1:123456789012:instance/*";
+    /// <summary>The one document the role may send: the one the template creates (a name ending in its hash).</summary>
+    private static readonly string ProbeDocumentArn = "arn:aws:ssm:us-east-1:123456789012:document/" + Template.ProbeDocumentName();
 
     private static List<string> Values(JsonElement element) =>
         element.ValueKind switch
@@ -33,7 +35,7 @@ public class IamTests
     public void OnlyActionsWithoutResourceLevelSupportGetAStarResource()
     {
         var starred = Statements.Where(s => Values(s.GetProperty("Resource")).Contains("*")).SelectMany(s => Values(s.GetProperty("Action"))).Order().ToList();
-        Assert.Equal(["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests", "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations"], starred);
+        Assert.Equal(["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests", "ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:ListCommandInvocations"], starred);
     }
 
     [Theory]
@@ -73,7 +75,7 @@ public class IamTests
         Assert.All(statements, s => Assert.Equal(["ssm:SendCommand"], Values(s.GetProperty("Action"))));
 
         var document = Assert.Single(statements, s => Values(s.GetProperty("Resource")).Any(r => r.Contains(":document/")));
-        Assert.Equal(["arn:aws:ssm:us-east-1:123456789012:document/stack-ProbeDocument-ABC123"], Values(document.GetProperty("Resource")));
+        Assert.Equal([ProbeDocumentArn], Values(document.GetProperty("Resource")));
 
         var instances = Assert.Single(statements, s => Values(s.GetProperty("Resource")).Contains(Instances));
         Assert.Equal("true", instances.GetProperty("Condition").GetProperty("StringEqualsIgnoreCase").GetProperty("ssm:resourceTag/AutoStop").GetString());
@@ -86,11 +88,12 @@ public class IamTests
         var expected = new Dictionary<string, (string[] Actions, string[] Resources, bool Conditioned)>
         {
             ["ListInstancesAndSsmRegistration"] = (["ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests", "ssm:DescribeInstanceInformation"], ["*"], false),
-            ["ReadProbeResults"] = (["ssm:GetCommandInvocation", "ssm:ListCommandInvocations"], ["*"], false),
+            ["ReadProbeResults"] = (["ssm:ListCommandInvocations"], ["*"], false),
+            ["ReadSessionManagerHistory"] = (["ssm:DescribeSessions"], ["*"], false),
             ["WriteDecisionLog"] = (["logs:CreateLogStream", "logs:PutLogEvents"], ["""{"Fn::GetAtt":["DecisionLogGroup","Arn"]}"""], false),
             ["StopOptedInInstances"] = (["ec2:StopInstances"], [Instances], true),
             ["TagIdleStateOnOptedInInstances"] = (["ec2:CreateTags", "ec2:DeleteTags"], [Instances], true),
-            ["SendOnlyTheProbeDocument"] = (["ssm:SendCommand"], ["arn:aws:ssm:us-east-1:123456789012:document/stack-ProbeDocument-ABC123"], false),
+            ["SendOnlyTheProbeDocument"] = (["ssm:SendCommand"], [ProbeDocumentArn], false),
             ["SendOnlyToOptedInInstances"] = (["ssm:SendCommand"], [Instances], true),
         };
         Assert.Equal(expected.Keys.Order(), Statements.Select(s => s.GetProperty("Sid").GetString()!).Order());
@@ -102,6 +105,44 @@ public class IamTests
             Assert.False(statement.TryGetProperty("NotResource", out _));
             Assert.Equal(conditioned, statement.TryGetProperty("Condition", out _));
         }
+    }
+
+    /// <summary>Every action the role allows, across all statements: nothing more (GetCommandInvocation was granted and
+    /// never called), nothing less.</summary>
+    [Fact]
+    public void TheRoleAllowsExactlyTheseActions()
+    {
+        var actions = Statements.SelectMany(s => Values(s.GetProperty("Action"))).Distinct().Order().ToList();
+        Assert.Equal(
+        [
+            "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests", "ec2:StopInstances",
+            "logs:CreateLogStream", "logs:PutLogEvents",
+            "ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:ListCommandInvocations", "ssm:SendCommand",
+        ], actions);
+    }
+
+    /// <summary>The EC2 and SSM actions the role allows are exactly the requests the function's code builds: a grant the
+    /// code never uses is removed, and a call the code makes without a grant would fail in AWS (never in the lab, which
+    /// has no IAM for the function). Requests are found as `new XxxRequest` in functions/AutoStop/Aws, the service by
+    /// the file's SDK model namespace.</summary>
+    [Fact]
+    public void TheEc2AndSsmActionsAreExactlyTheCallsTheFunctionMakes()
+    {
+        var called = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(AutoStop.TestSupport.RepoPaths.Of("functions", "AutoStop"), "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") || file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")) continue;
+            var text = File.ReadAllText(file);
+            var ec2 = text.Contains("using Amazon.EC2.Model;");
+            var ssm = text.Contains("using Amazon.SimpleSystemsManagement.Model;");
+            if (!ec2 && !ssm) continue;
+            Assert.False(ec2 && ssm, $"{file} builds both EC2 and SSM requests; this test cannot tell which service a request is for");
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"\bnew ([A-Z][A-Za-z]+)Request\b"))
+                called.Add((ec2 ? "ec2:" : "ssm:") + m.Groups[1].Value);
+        }
+        Assert.Contains("ec2:StopInstances", called); // the scan found the adapters at all
+        var granted = Statements.SelectMany(s => Values(s.GetProperty("Action"))).Where(a => a.StartsWith("ec2:") || a.StartsWith("ssm:")).ToHashSet();
+        Assert.Equal(called.ToList(), granted.Order(StringComparer.Ordinal).ToList());
     }
 
     [Fact]
@@ -120,7 +161,15 @@ public class IamTests
     {
         var function = Template.Properties("AutoStopFunction");
         Assert.Equal("FunctionRole", ((YamlDotNet.RepresentationModel.YamlSequenceNode)function["Role"]["Fn::GetAtt"])[0].ToString());
-        Assert.Equal("1", function["ReservedConcurrentExecutions"].ToString());
+        // Reserved concurrency 1 unless the ReservedConcurrency parameter says none (then the property is absent).
+        Assert.Equal("1", Template.Root["Parameters"]["ReservedConcurrency"]["Default"].ToString());
+        var reserved = (YamlDotNet.RepresentationModel.YamlSequenceNode)function["ReservedConcurrentExecutions"]["Fn::If"];
+        Assert.Equal("HasReservedConcurrency", reserved[0].ToString());
+        Assert.Equal("1", reserved[1].ToString());
+        Assert.Equal("AWS::NoValue", reserved[2]["Ref"].ToString());
+        var condition = (YamlDotNet.RepresentationModel.YamlSequenceNode)Template.Root["Conditions"]["HasReservedConcurrency"]["Fn::Equals"];
+        Assert.Equal("ReservedConcurrency", condition[0]["Ref"].ToString());
+        Assert.Equal("1", condition[1].ToString());
         Assert.Equal("provided.al2023", function["Runtime"].ToString());
         Assert.False(function.Children.ContainsKey("Policies"));
     }

@@ -16,7 +16,7 @@ public partial class MetricReferenceTests
         var output = new StringWriter();
         var metrics = new EmfMetrics(new JsonLineSink(output), Namespace);
         var now = DateTimeOffset.Parse("2026-11-23T10:05:00Z");
-        metrics.Fleet(new TickSummary(now, 3, 3, 1, 2, 1, 0, 0, 0, 1, 2, 0.5, 4, false, false, true, 1200, new Dictionary<string, int>()));
+        metrics.Fleet(new TickSummary(now, 3, 3, 1, 2, 1, 0, 0, 0, 1, 1, 2, 0.5, 4, false, false, true, 1200, new Dictionary<string, int>(), 0));
         metrics.InstanceSessions(now, "i-0123456789abcdef0", 2);
 
         var emitted = new HashSet<(string, string)>();
@@ -41,7 +41,7 @@ public partial class MetricReferenceTests
         var body = Template.Properties("Dashboard")["DashboardBody"]["Fn::Sub"].ToString();
 
         var fleet = FleetMetric().Matches(body).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(["InstancesStopped", "InstanceHoursSaved", "ProbeFailures", "UnauthenticatedSshConnections"], fleet);
+        Assert.Equal(["InstancesStopped", "InstanceHoursSaved", "ProbeFailures", "Unobservable", "UnauthenticatedSshConnections"], fleet);
         Assert.All(fleet, name => Assert.Contains((name, ""), emitted));
 
         var search = SearchSchema().Match(body);
@@ -58,6 +58,46 @@ public partial class MetricReferenceTests
         Assert.False(properties.Children.ContainsKey("Dimensions"));
         Assert.Contains((properties["MetricName"].ToString(), ""), Emitted());
     }
+
+    /// <summary>ProbeFailures (probes that reached the instance and failed) is alarmed; Unobservable (instances AutoStop
+    /// cannot look at by their setup: not managed, offline, unsupported, access denied, tag limit) is not: an account
+    /// with a few Windows or unmanaged instances tagged by mistake would otherwise be in alarm forever.</summary>
+    [Fact]
+    public void ProbeFailuresAreAlarmedAndUnobservableInstancesAreNot()
+    {
+        var alarmed = Template.Resources.Children.Where(r => r.Value["Type"].ToString() == "AWS::CloudWatch::Alarm")
+            .Select(r => ((YamlDotNet.RepresentationModel.YamlMappingNode)r.Value)["Properties"]["MetricName"].ToString()).ToList();
+        Assert.Contains("ProbeFailures", alarmed);
+        Assert.DoesNotContain("Unobservable", alarmed);
+        Assert.Equal("ProbeFailures", Template.Properties("ProbeFailuresAlarm")["MetricName"].ToString());
+    }
+
+    /// <summary>Reason codes the saved queries filter on are codes the function logs (a misspelt one matches nothing,
+    /// silently); the probe-failure and unobservable queries do not overlap, as the two metrics do not.</summary>
+    [Fact]
+    public void SavedQueriesFilterOnReasonCodesTheFunctionLogs()
+    {
+        var queries = Template.Resources.Children.Where(r => r.Value["Type"].ToString() == "AWS::Logs::QueryDefinition")
+            .ToDictionary(r => r.Key.ToString(), r => ((YamlDotNet.RepresentationModel.YamlMappingNode)r.Value)["Properties"]["QueryString"].ToString());
+        List<string> ReasonsIn(string query)
+        {
+            var list = ReasonList().Match(query);
+            return list.Success ? QuotedCode().Matches(list.Groups[1].Value).Select(m => m.Groups[1].Value).ToList() : [];
+        }
+        var probeFailures = ReasonsIn(queries["QueryProbeFailures"]);
+        var unobservable = ReasonsIn(queries["QueryUnobservable"]);
+        Assert.Equal(["probe-failed", "probe-timed-out", "probe-invalid-output"], probeFailures);
+        Assert.Equal(["not-ssm-managed", "unsupported-platform", "probe-undeliverable", "access-denied", "tag-limit"], unobservable);
+        Assert.Empty(probeFailures.Intersect(unobservable));
+        foreach (var (name, query) in queries)
+            Assert.All(ReasonsIn(query), code => Assert.True(AutoStop.Policy.ReasonCodes.All.Contains(code), $"{name} filters on reason '{code}', which the function never logs"));
+    }
+
+    [GeneratedRegex(@"reason in \[([^\]]*)\]")]
+    private static partial Regex ReasonList();
+
+    [GeneratedRegex(@"""([a-z-]+)""")]
+    private static partial Regex QuotedCode();
 
     [GeneratedRegex(@"\[ ""\$\{MetricNamespace\}"", ""([A-Za-z]+)"" \]")]
     private static partial Regex FleetMetric();

@@ -6,7 +6,11 @@ namespace AutoStop.Deploy.Tests;
 /// <summary>What a payload may be: an object (or nothing); anything else is an invocation error naming what is allowed.</summary>
 public class ScheduledEventParserTests
 {
-    private static TickTrigger? Parse(string payload, out string error) => ScheduledEventParser.TryParse(Encoding.UTF8.GetBytes(payload), out error);
+    /// <summary>The clock the payloads below are close to.</summary>
+    private static readonly DateTimeOffset Clock = new(2026, 11, 23, 10, 6, 0, TimeSpan.Zero);
+
+    private static TickTrigger? Parse(string payload, out string error, TimeSpan? maxSkew = null) =>
+        ScheduledEventParser.TryParse(Encoding.UTF8.GetBytes(payload), Clock, maxSkew ?? TimeSpan.FromMinutes(15), out error);
 
     [Theory]
     [InlineData("null", "not null")]
@@ -40,5 +44,54 @@ public class ScheduledEventParserTests
         Assert.Equal("", error);
         Assert.Equal(time is null ? null : DateTimeOffset.Parse(time), trigger.Now);
         Assert.False(trigger.ForceDryRun);
+    }
+
+    [Theory]
+    [InlineData("2099-01-01T00:00:00Z", "ahead of")]
+    [InlineData("2026-11-23T10:21:01Z", "ahead of")]
+    [InlineData("2026-11-23T09:50:59Z", "behind")]
+    [InlineData("1999-01-01T00:00:00Z", "behind")]
+    public void ATimeFarFromTheClockIsRefusedNamingTheValueAndTheWindow(string time, string direction)
+    {
+        Assert.Null(Parse($$"""{"time":"{{time}}"}""", out var error));
+        Assert.Contains($"'{time}'", error);
+        Assert.Contains($"{direction} the clock (2026-11-23T10:06:00Z)", error);
+        Assert.Contains("at most 15 min either way", error);
+    }
+
+    [Theory]
+    [InlineData("2026-11-23T10:21:00Z")] // exactly the window: allowed
+    [InlineData("2026-11-23T09:51:00Z")]
+    [InlineData("2026-11-23T11:20:00+01:00")]
+    public void ATimeWithinTheWindowIsAccepted(string time)
+    {
+        Assert.NotNull(Parse($$"""{"time":"{{time}}"}""", out var error));
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public void TheClassicEnvelopeIsCheckedToo()
+    {
+        Assert.Null(Parse("""{"detail-type":"Scheduled Event","source":"aws.events","time":"2099-01-01T00:00:00Z","detail":{}}""", out var error));
+        Assert.Contains("'2099-01-01T00:00:00Z'", error);
+    }
+
+    [Fact]
+    public void WithoutALimitAnyValidTimeIsAccepted()
+    {
+        var trigger = ScheduledEventParser.TryParse("""{"time":"2099-01-01T00:00:00Z"}"""u8, Clock, null, out var error);
+        Assert.Equal(new DateTimeOffset(2099, 1, 1, 0, 0, 0, TimeSpan.Zero), trigger?.Now);
+        Assert.Equal("", error);
+    }
+
+    [Theory]
+    [InlineData("2026-11/23T10:05:00Z")]
+    [InlineData("2026-11-23 T 10:05 Z")]
+    [InlineData("2026-11-23T10:05:00")]
+    public void ALooseTimeIsRefusedNamingTheDocumentedForms(string time)
+    {
+        Assert.Null(Parse($$"""{"time":"{{time}}"}""", out var error));
+        Assert.Contains($"'{time}'", error);
+        Assert.Contains("YYYY-MM-DDTHH:MM", error);
     }
 }

@@ -18,11 +18,18 @@ internal static partial class Template
 
     public static YamlMappingNode Properties(string name) => (YamlMappingNode)Resource(name)["Properties"];
 
+    /// <summary>The stack name the tests deploy under.</summary>
+    public const string StackName = "stack";
+
+    /// <summary>The probe document's name (its Name property, an Fn::Sub) in a stack of the given name.</summary>
+    public static string ProbeDocumentName(string stackName = StackName) =>
+        Properties("ProbeDocument")["Name"]["Fn::Sub"].ToString().Replace("${AWS::StackName}", stackName);
+
     /// <summary>Values the policy's Fn::Sub placeholders take in a deployment with the default parameters.</summary>
     public static readonly Dictionary<string, string> Substitutions = new()
     {
         ["TagKey"] = "AutoStop",
-        ["ProbeDocument"] = "stack-ProbeDocument-ABC123",
+        ["ProbeDocument"] = ProbeDocumentName(), // Ref of an AWS::SSM::Document is its name
         ["InstanceArns"] = "arn:aws:ec2:us-east-1:123456789012:instance/*",
         ["AWS::Partition"] = "aws",
         ["AWS::Region"] = "us-east-1",

@@ -51,7 +51,7 @@ public class WiringTests
 
         var body = Template.Properties("Dashboard")["DashboardBody"]["Fn::Sub"].ToString();
         Assert.Contains("SEARCH('{${MetricNamespace},InstanceId} MetricName=\\\"Sessions\\\"', 'Maximum', 300)", body);
-        foreach (var metric in new[] { "InstancesStopped", "InstanceHoursSaved", "ProbeFailures" })
+        foreach (var metric in new[] { "InstancesStopped", "InstanceHoursSaved", "ProbeFailures", "Unobservable" })
             Assert.Contains($"[ \"${{MetricNamespace}}\", \"{metric}\" ]", body); // fleet metrics: no dimensions
         Assert.DoesNotContain("\"AutoStop\"", body);
 
@@ -96,7 +96,7 @@ public class WiringTests
         var environment = variables.ToDictionary(v => v.Key.ToString(), v => v.Value switch
         {
             YamlScalarNode scalar => scalar.Value!,
-            YamlMappingNode map when map["Ref"].ToString() == "ProbeDocument" => "autostop-ProbeDocument-1A2B3C4D5E6F", // CloudFormation's generated name
+            YamlMappingNode map when map.Children.ContainsKey("Fn::Sub") => map["Fn::Sub"].ToString().Replace("${AWS::StackName}", "autostop"),
             YamlMappingNode map => parameters[map["Ref"].ToString()]["Default"].ToString(),
             _ => throw new InvalidOperationException($"unexpected value for {v.Key}"),
         });
@@ -104,6 +104,8 @@ public class WiringTests
         Assert.True(config.DryRun); // the first deploy stops nothing
         Assert.Equal("AutoStop", config.TagKey);
         Assert.Equal(5, config.ScheduleMinutes);
+        Assert.Equal(Template.ProbeDocumentName("autostop"), config.ProbeDocument);
+        Assert.Equal(30, config.ProbeTimeoutSeconds);
     }
 
     [Theory]
@@ -119,13 +121,65 @@ public class WiringTests
         if (allowed) Assert.Equal(key, AutoStop.Configuration.AutoStopConfig.FromEnvironment(n => n == "AUTOSTOP_TAG_KEY" ? key : null).TagKey);
     }
 
+    /// <summary>Time to act after the longest probe wait: decide, write tags, stop, log (the lab's throttled
+    /// 5,000-instance tick took under 25 s in all).</summary>
+    private const int RoomToActSeconds = 60;
+
+    private static int MaxEventAgeSeconds => int.Parse(Function["EventInvokeConfig"]["MaximumEventAgeInSeconds"].ToString());
+
     [Fact]
-    public void TheTimeoutFitsInsideTheScheduleAndTheTickDeadline()
+    public void TheTimeoutFitsTheLongestProbeAndEndsBeforeTheNextTick()
     {
         var timeout = int.Parse(Function["Timeout"].ToString());
-        var scheduleMinutes = int.Parse(Template.Root["Parameters"]["ScheduleMinutes"]["Default"].ToString());
-        Assert.True(timeout < scheduleMinutes * 60, $"Timeout {timeout} s does not end before the next {scheduleMinutes}-minute tick");
+        var probe = Template.Root["Parameters"]["ProbeTimeoutSeconds"];
+        var probeMax = int.Parse(probe["MaxValue"].ToString());
+        Assert.True(timeout >= probeMax + RoomToActSeconds, $"Timeout {timeout} s leaves less than {RoomToActSeconds} s after a {probeMax}-s probe wait");
         Assert.True(timeout > AutoStop.Hosting.Lambda.LambdaHost.DeadlineMargin.TotalSeconds + 30);
+
+        // Even a tick that starts as late as its events may be (then dropped) ends before the next one is due.
+        var scheduleMinutes = int.Parse(Template.Root["Parameters"]["ScheduleMinutes"]["Default"].ToString());
+        Assert.True(timeout + MaxEventAgeSeconds < scheduleMinutes * 60,
+            $"Timeout {timeout} s + {MaxEventAgeSeconds} s late start does not end before the next {scheduleMinutes}-minute tick");
         Assert.True(int.Parse(Function["MemorySize"].ToString()) >= 128);
+    }
+
+    [Fact]
+    public void TheProbeTimeoutParameterAllowsExactlyWhatTheFunctionAccepts()
+    {
+        var probe = Template.Root["Parameters"]["ProbeTimeoutSeconds"];
+        Assert.Equal("ProbeTimeoutSeconds", Function["Environment"]["Variables"]["AUTOSTOP_PROBE_TIMEOUT_SECONDS"]["Ref"].ToString());
+        var min = int.Parse(probe["MinValue"].ToString());
+        var max = int.Parse(probe["MaxValue"].ToString());
+        Assert.Equal((5, 120), (min, max)); // the contract's range
+        bool Accepted(int seconds)
+        {
+            try
+            {
+                return AutoStop.Configuration.AutoStopConfig.FromEnvironment(n => n == "AUTOSTOP_PROBE_TIMEOUT_SECONDS" ? seconds.ToString() : null).ProbeTimeoutSeconds == seconds;
+            }
+            catch (AutoStop.Configuration.ConfigException) { return false; }
+        }
+        Assert.True(Accepted(min));
+        Assert.True(Accepted(max));
+        Assert.False(Accepted(min - 1));
+        Assert.False(Accepted(max + 1)); // a value the function rejects fails the deploy's parameter check instead
+    }
+
+    [Fact]
+    public void WithoutReservedConcurrencyOnlySchedulesLongerThanATickAreAllowed()
+    {
+        var timeout = int.Parse(Function["Timeout"].ToString());
+        for (var minutes = 1; minutes <= 15; minutes++)
+        {
+            var parameters = new Dictionary<string, string> { ["ReservedConcurrency"] = "none", ["ScheduleMinutes"] = minutes.ToString() };
+            parameters["ScheduleExpression"] = $"cron(0/{minutes} * * * ? *)"; // a cron is trusted to match ScheduleMinutes: only the overlap rule speaks
+            var overlapPossible = timeout + MaxEventAgeSeconds >= minutes * 60;
+            var failures = TemplateRules.Failures(parameters);
+            if (overlapPossible) Assert.Contains(failures, f => f.Contains("ReservedConcurrency none"));
+            else Assert.DoesNotContain(failures, f => f.Contains("ReservedConcurrency none"));
+        }
+        // With the reservation, ticks wait for each other: any period is fine.
+        Assert.Empty(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "rate(1 minute)", ["ScheduleMinutes"] = "1" }));
+        Assert.Single(TemplateRules.Failures(new Dictionary<string, string> { ["ScheduleExpression"] = "rate(1 minute)", ["ScheduleMinutes"] = "1", ["ReservedConcurrency"] = "none" }));
     }
 }

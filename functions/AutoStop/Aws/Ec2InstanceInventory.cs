@@ -14,7 +14,7 @@ public sealed class Ec2InstanceInventory(IAmazonEC2 ec2, ApiCallLog calls, int p
     /// <summary>Stopped instances are listed too: only to count the savings of those AutoStop stopped.</summary>
     private static readonly List<string> ListedStates = ["pending", "running", "stopping", "stopped"];
 
-    public async Task<IReadOnlyList<InstanceRecord>> ListTaggedAsync(string tagKey, CancellationToken cancellationToken)
+    public async Task<InventoryListing> ListTaggedAsync(string tagKey, CancellationToken cancellationToken)
     {
         var instances = new List<Instance>();
         string? nextToken = null;
@@ -26,35 +26,47 @@ public sealed class Ec2InstanceInventory(IAmazonEC2 ec2, ApiCallLog calls, int p
                 MaxResults = pageSize,
                 NextToken = nextToken,
             };
-            var page = await calls.InvokeAsync("EC2:DescribeInstances", () => ec2.DescribeInstancesAsync(request, cancellationToken), cancellationToken);
+            var page = await calls.InvokeAsync("EC2:DescribeInstances", token => ec2.DescribeInstancesAsync(request, token), cancellationToken);
             foreach (var reservation in page.Reservations ?? []) instances.AddRange(reservation.Instances ?? []);
             nextToken = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
         } while (nextToken is not null);
 
-        var spotTypes = await SpotRequestTypesAsync(instances, cancellationToken);
-        return instances.Select(i => ToRecord(i, spotTypes)).ToList();
+        var failures = new List<(string InstanceId, AwsFailure Failure)>();
+        var spotTypes = await SpotRequestTypesAsync(instances, failures, cancellationToken);
+        return new InventoryListing(instances.Select(i => ToRecord(i, spotTypes)).ToList(), failures);
     }
 
     /// <summary>
-    /// One-time Spot instances cannot be stopped, persistent ones can: look their request type up in one call.
-    /// A failure leaves the type unknown, and the screen then skips those instances (never guesses).
+    /// One-time Spot instances cannot be stopped, persistent ones can: look their request types up, 200 ids a call.
+    /// EC2 refuses the whole call when one id names a deleted request (requests are deleted four hours after they are
+    /// cancelled), so the call is isolated: only that request's instances stay unknown, and the screen skips them
+    /// (never guesses). Each refusal is logged with the request id it concerns.
     /// </summary>
-    private async Task<IReadOnlyDictionary<string, string>> SpotRequestTypesAsync(List<Instance> instances, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, string>> SpotRequestTypesAsync(List<Instance> instances, List<(string InstanceId, AwsFailure Failure)> failures,
+        CancellationToken cancellationToken)
     {
         var requestIds = instances.Where(i => i.InstanceLifecycle?.Value == "spot" && !string.IsNullOrEmpty(i.SpotInstanceRequestId))
             .Select(i => i.SpotInstanceRequestId).Distinct().ToList();
         var types = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var chunk in requestIds.Chunk(200))
         {
-            try
+            var result = await BatchIsolation.RunAsync(chunk, "EC2:DescribeSpotInstanceRequests", calls, async ids =>
             {
-                var response = await calls.InvokeAsync("EC2:DescribeSpotInstanceRequests",
-                    () => ec2.DescribeSpotInstanceRequestsAsync(new DescribeSpotInstanceRequestsRequest { SpotInstanceRequestIds = [.. chunk] }, cancellationToken),
-                    cancellationToken);
-                foreach (var spot in response.SpotInstanceRequests ?? [])
+                try
+                {
+                    var response = await calls.InvokeAsync("EC2:DescribeSpotInstanceRequests",
+                        token => ec2.DescribeSpotInstanceRequestsAsync(new DescribeSpotInstanceRequestsRequest { SpotInstanceRequestIds = [.. ids] }, token),
+                        cancellationToken);
+                    return (response.SpotInstanceRequests ?? [], (AwsFailure?)null);
+                }
+                catch (AwsCallException e) { return (null, e.Failure); }
+            });
+            foreach (var (_, spots) in result.Accepted)
+                foreach (var spot in spots)
                     if (spot.Type is not null) types[spot.SpotInstanceRequestId] = spot.Type.Value;
-            }
-            catch (AwsCallException) { /* unknown type: screened out as unsupported, never stopped */ }
+            foreach (var (requestId, failure) in result.Refused)
+                foreach (var instance in instances.Where(i => i.SpotInstanceRequestId == requestId))
+                    failures.Add((instance.InstanceId, failure with { Message = $"Spot request {requestId}: {failure.Message}" }));
         }
         return types;
     }

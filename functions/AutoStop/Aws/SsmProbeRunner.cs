@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Amazon.SimpleSystemsManagement;
 using Amazon.SimpleSystemsManagement.Model;
 using AutoStop.Probing;
@@ -5,84 +7,116 @@ using AutoStop.Probing;
 namespace AutoStop.Aws;
 
 /// <summary>
-/// Runs the session probe through SSM Run Command: finds which instances SSM manages (DescribeInstanceInformation),
-/// sends the probe document to those in batches of 50 (concurrently), then polls ListCommandInvocations (all pages,
-/// with output) with backoff until every invocation is terminal or the deadline passes. Never one call per instance.
-/// Every requested id gets an outcome; anything but a parsed report is a failure, so the instance is not stopped.
+/// Runs the session probe through SSM Run Command and streams the outcomes as they arrive: finds which instances SSM
+/// manages (DescribeInstanceInformation by the opt-in tag key, then by id for the rest), sends the probe document to
+/// those in batches of 50 (concurrently), then polls ListCommandInvocations (all pages, with output) with backoff, and
+/// hands each round's finished invocations on at once, so an answer never waits for a slower instance. Never one call
+/// per instance. Every requested id gets exactly one outcome; anything but a parsed report is a failure, so the
+/// instance is not stopped. Batches AWS refuses as a whole for one instance are isolated (<see cref="BatchIsolation"/>).
 /// </summary>
-public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLog calls, TimeProvider clock) : IProbeRunner
+public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLog calls, TimeProvider clock, string tagKey = "AutoStop") : IProbeRunner
 {
-    /// <summary>SendCommand's InstanceIds limit.</summary>
+    /// <summary>SendCommand's InstanceIds limit, and DescribeInstanceInformation's page size.</summary>
     public const int SendBatchSize = 50;
 
-    /// <summary>Poll interval growth and cap: quick answers are seen quickly, slow ones cost few calls.</summary>
+    /// <summary>Poll interval growth and cap: quick answers are seen quickly, slow ones cost few calls, and no answer
+    /// waits longer than the cap to be acted on.</summary>
     private const double PollBackoff = 1.5;
-    private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(3);
 
-    public async Task<IReadOnlyDictionary<string, ProbeOutcome>> ProbeAsync(IReadOnlyList<string> instanceIds, ProbeRequest request, CancellationToken cancellationToken)
+    public async IAsyncEnumerable<IReadOnlyList<ProbeAnswer>> ProbeAsync(IReadOnlyList<string> instanceIds, ProbeRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var outcomes = new Dictionary<string, ProbeOutcome>(StringComparer.Ordinal);
-        var reachable = await ManagedLinuxInstancesAsync(instanceIds, outcomes, cancellationToken);
+        var answers = Channel.CreateUnbounded<IReadOnlyList<ProbeAnswer>>(new UnboundedChannelOptions { SingleReader = true });
+        var producer = Task.Run(async () =>
+        {
+            try { await ProduceAsync(instanceIds, request, answers.Writer, cancellationToken); answers.Writer.TryComplete(); }
+            catch (Exception e) { answers.Writer.TryComplete(e); }
+        }, CancellationToken.None);
+        await foreach (var batch in answers.Reader.ReadAllAsync(CancellationToken.None)) yield return batch;
+        await producer;
+    }
+
+    private async Task ProduceAsync(IReadOnlyList<string> ids, ProbeRequest request, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
+    {
+        var reachable = await ManagedLinuxInstancesAsync(ids, answers, cancellationToken);
 
         var pending = new List<SentCommand>();
         await Parallel.ForEachAsync(reachable.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
         {
-            if (await SendAsync(batch, request, outcomes, token) is { } sent) lock (pending) pending.Add(sent);
+            foreach (var sent in await SendAsync(batch, request, answers, token)) lock (pending) pending.Add(sent);
         });
         // Instances get the answer timeout from the moment their commands are out, within the round's deadline.
         var waitUntil = clock.GetUtcNow() + request.AnswerTimeout;
-        await PollAsync(pending, waitUntil < request.Deadline ? waitUntil : request.Deadline, request.FirstPoll, outcomes, cancellationToken);
-        return outcomes;
+        await PollAsync(pending, waitUntil < request.Deadline ? waitUntil : request.Deadline, request.FirstPoll, answers, cancellationToken);
     }
 
-    /// <summary>Instances SSM does not manage, has lost contact with, or that are not Linux get their outcome here and no command.</summary>
-    private async Task<List<string>> ManagedLinuxInstancesAsync(IReadOnlyList<string> ids, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Instances SSM does not manage, has lost contact with, or that are not Linux get their outcome here and no command.
+    /// First one listing of the managed nodes carrying the opt-in tag key (pages of 50, no ids, so no id can make it fail);
+    /// ids it did not return are then asked for by id, 50 a call, isolated: DescribeInstanceInformation refuses the whole
+    /// call for one id "that isn't valid or a node that you don't own" (SSM API reference).
+    /// </summary>
+    private async Task<List<string>> ManagedLinuxInstancesAsync(IReadOnlyList<string> ids, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
     {
+        var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
         var seen = new Dictionary<string, InstanceInformation>(StringComparer.Ordinal);
         var unknown = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(ids.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
+        try
         {
-            try
+            foreach (var info in await DescribeAsync(new InstanceInformationStringFilter { Key = "tag-key", Values = [tagKey] }, cancellationToken))
+                if (wanted.Contains(info.InstanceId)) seen[info.InstanceId] = info;
+        }
+        catch (AwsCallException)
+        {
+            // The by-id look-ups below cover every instance; this listing only saves calls.
+        }
+
+        var missing = ids.Where(id => !seen.ContainsKey(id)).ToList();
+        await Parallel.ForEachAsync(missing.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
+        {
+            var result = await BatchIsolation.RunAsync(batch, "SSM:DescribeInstanceInformation", calls, async part =>
             {
-                var found = await DescribeBatchAsync(batch, token);
-                lock (seen) foreach (var info in found) seen[info.InstanceId] = info;
-            }
-            catch (AwsCallException e)
+                try { return (await DescribeAsync(new InstanceInformationStringFilter { Key = "InstanceIds", Values = [.. part] }, token), (AwsFailure?)null); }
+                catch (AwsCallException e) { return (null, e.Failure); }
+            });
+            lock (seen)
             {
-                // Only this batch is unknown: its instances are unobserved, the others go on.
-                lock (seen) foreach (var id in batch) unknown[id] = e.Failure;
+                foreach (var (_, found) in result.Accepted) foreach (var info in found) seen[info.InstanceId] = info;
+                foreach (var (id, failure) in result.Refused) unknown[id] = failure;
             }
         });
 
         var reachable = new List<string>(ids.Count);
+        var failed = new List<ProbeAnswer>();
         foreach (var id in ids)
         {
+            ProbeOutcome? outcome = null;
             if (unknown.TryGetValue(id, out var failure))
-                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.Failed, $"could not ask SSM whether it manages this instance: {failure.Operation} failed: {failure.Code}") with { CallFailure = failure };
+                outcome = AwsErrors.IsCallWide(failure)
+                    ? ProbeOutcome.Failure(ProbeStatus.Failed, $"could not ask SSM whether it manages this instance: {failure.Operation} failed: {failure.Code}") with { CallFailure = failure }
+                    : ProbeOutcome.Failure(ProbeStatus.NotManaged, $"SSM does not know this instance ({failure.Code}: {failure.Message})") with { CallFailure = failure };
             else if (!seen.TryGetValue(id, out var info))
-                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.NotManaged, "SSM does not manage this instance (no SSM agent registered, or no instance profile with AmazonSSMManagedInstanceCore)");
+                outcome = ProbeOutcome.Failure(ProbeStatus.NotManaged, "SSM does not manage this instance (no SSM agent registered, or no instance profile with AmazonSSMManagedInstanceCore)");
             else if (info.PingStatus?.Value != "Online")
-                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.NotManaged, $"the SSM agent is not online (PingStatus {info.PingStatus?.Value ?? "unknown"})");
+                outcome = ProbeOutcome.Failure(ProbeStatus.NotManaged, $"the SSM agent is not online (PingStatus {info.PingStatus?.Value ?? "unknown"})");
             else if (info.PlatformType?.Value is { } platform && platform != "Linux")
-                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.UnsupportedPlatform, $"the probe runs on Linux; this instance's platform is {platform}");
-            else reachable.Add(id);
+                outcome = ProbeOutcome.Failure(ProbeStatus.UnsupportedPlatform, $"the probe runs on Linux; this instance's platform is {platform}");
+            if (outcome is null) reachable.Add(id);
+            else failed.Add(new ProbeAnswer(id, outcome));
         }
+        if (failed.Count > 0) await answers.WriteAsync(failed, cancellationToken);
         return reachable;
     }
 
-    private async Task<List<InstanceInformation>> DescribeBatchAsync(string[] batch, CancellationToken cancellationToken)
+    private async Task<List<InstanceInformation>> DescribeAsync(InstanceInformationStringFilter filter, CancellationToken cancellationToken)
     {
         var found = new List<InstanceInformation>();
         string? nextToken = null;
         do
         {
-            var request = new DescribeInstanceInformationRequest
-            {
-                Filters = [new InstanceInformationStringFilter { Key = "InstanceIds", Values = [.. batch] }],
-                MaxResults = 50,
-                NextToken = nextToken,
-            };
-            var page = await calls.InvokeAsync("SSM:DescribeInstanceInformation", () => ssm.DescribeInstanceInformationAsync(request, cancellationToken), cancellationToken);
+            var request = new DescribeInstanceInformationRequest { Filters = [filter], MaxResults = 50, NextToken = nextToken };
+            var page = await calls.InvokeAsync("SSM:DescribeInstanceInformation", token => ssm.DescribeInstanceInformationAsync(request, token), cancellationToken);
             found.AddRange(page.InstanceInformationList ?? []);
             nextToken = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
         } while (nextToken is not null);
@@ -96,39 +130,44 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     private static ParallelOptions Limited(CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = MaxConcurrentCalls, CancellationToken = cancellationToken };
 
-    private sealed record SentCommand(string CommandId, IReadOnlyList<string> InstanceIds);
+    private sealed record SentCommand(string CommandId, IReadOnlyList<string> InstanceIds, DateTimeOffset SentAt);
 
-    private async Task<SentCommand?> SendAsync(string[] batch, ProbeRequest request, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
+    /// <summary>Sends one batch; SSM refuses the whole call for one id it will not run on (InvalidInstanceId: the agent
+    /// lost its registration since the look-up; AccessDeniedException: IAM's tag condition refuses one instance), so the
+    /// batch is isolated and the other instances are still probed in this tick.</summary>
+    private async Task<IReadOnlyList<SentCommand>> SendAsync(string[] batch, ProbeRequest request, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
     {
         // SSM counts its timeout from delivery; never less than its minimum of 30 s, never much past our own deadline.
         var timeout = (int)Math.Clamp(Math.Ceiling(request.AnswerTimeout.TotalSeconds), 30, 2_592_000);
-        var send = new SendCommandRequest
+        var result = await BatchIsolation.RunAsync(batch, "SSM:SendCommand", calls, async part =>
         {
-            DocumentName = request.DocumentName,
-            InstanceIds = [.. batch],
-            TimeoutSeconds = timeout,
-            MaxConcurrency = SendBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            MaxErrors = "100%",
-            Comment = request.Comment.Length > 100 ? request.Comment[..100] : request.Comment,
-        };
-        try
-        {
-            var response = await calls.InvokeAsync("SSM:SendCommand", () => ssm.SendCommandAsync(send, cancellationToken), cancellationToken);
-            return new SentCommand(response.Command.CommandId, batch);
-        }
-        catch (AwsCallException e)
-        {
-            lock (outcomes)
-                foreach (var id in batch)
-                    outcomes[id] = ProbeOutcome.Failure(e.Failure.Code == "InvalidInstanceId" ? ProbeStatus.Undeliverable : ProbeStatus.Failed,
-                        $"SendCommand was refused for this batch: {e.Failure.Code}: {e.Failure.Message}") with { CallFailure = e.Failure };
-            return null;
-        }
+            var send = new SendCommandRequest
+            {
+                DocumentName = request.DocumentName,
+                DocumentVersion = request.DocumentVersion,
+                InstanceIds = [.. part],
+                TimeoutSeconds = timeout,
+                MaxConcurrency = SendBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                MaxErrors = "100%",
+                Comment = request.Comment.Length > 100 ? request.Comment[..100] : request.Comment,
+            };
+            try
+            {
+                var response = await calls.InvokeAsync("SSM:SendCommand", token => ssm.SendCommandAsync(send, token), cancellationToken);
+                return (new SentCommand(response.Command.CommandId, part, clock.GetUtcNow()), (AwsFailure?)null);
+            }
+            catch (AwsCallException e) { return (null, e.Failure); }
+        });
+        if (result.Refused.Count > 0)
+            await answers.WriteAsync(result.Refused.Select(r => new ProbeAnswer(r.Key, ProbeOutcome.Failure(
+                r.Value.Code == "InvalidInstanceId" ? ProbeStatus.Undeliverable : ProbeStatus.Failed,
+                $"SendCommand was refused for this instance: {r.Value.Code}: {r.Value.Message}") with { CallFailure = r.Value })).ToList(), cancellationToken);
+        return result.Accepted.Select(a => a.Value).ToList();
     }
 
-    private async Task PollAsync(List<SentCommand> commands, DateTimeOffset deadline, TimeSpan firstPoll, Dictionary<string, ProbeOutcome> outcomes, CancellationToken cancellationToken)
+    private async Task PollAsync(List<SentCommand> commands, DateTimeOffset deadline, TimeSpan firstPoll, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
     {
-        var open = commands.ToDictionary(c => c.CommandId, c => new HashSet<string>(c.InstanceIds, StringComparer.Ordinal), StringComparer.Ordinal);
+        var open = commands.ToDictionary(c => c.CommandId, c => (Command: c, Waiting: new HashSet<string>(c.InstanceIds, StringComparer.Ordinal)), StringComparer.Ordinal);
         var lastStatus = new Dictionary<string, string>(StringComparer.Ordinal);
         var wait = firstPoll;
         while (open.Count > 0)
@@ -144,28 +183,30 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
                 var round = await ListAsync(id, token);
                 lock (rounds) rounds.Add(round);
             });
+            var finished = new List<ProbeAnswer>();
             foreach (var (commandId, invocations, failure) in rounds)
             {
                 // A failed listing is retried at the next round; the instances stay unobserved if it never succeeds.
                 if (failure is not null) continue;
-                var waiting = open[commandId];
+                var (command, waiting) = open[commandId];
                 foreach (var invocation in invocations)
                 {
                     if (!waiting.Contains(invocation.InstanceId)) continue;
                     lastStatus[invocation.InstanceId] = invocation.Status?.Value ?? "Pending";
-                    var outcome = ToOutcome(invocation, commandId);
-                    if (outcome is null) continue;
-                    outcomes[invocation.InstanceId] = outcome;
+                    var answer = ToAnswer(invocation, command.CommandId, command.SentAt);
+                    if (answer is null) continue;
+                    finished.Add(answer);
                     waiting.Remove(invocation.InstanceId);
                 }
                 if (waiting.Count == 0) open.Remove(commandId);
             }
+            // Handed on at once: deciding and stopping these must not wait for slower instances.
+            if (finished.Count > 0) await answers.WriteAsync(finished, cancellationToken);
         }
-        foreach (var (commandId, waiting) in open)
-            foreach (var id in waiting)
-                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.TimedOut,
-                    $"no answer before the probe deadline (last SSM status {lastStatus.GetValueOrDefault(id, "not yet listed")})",
-                    commandId, lastStatus.GetValueOrDefault(id));
+        var timedOut = open.Values.SelectMany(o => o.Waiting.Select(id => new ProbeAnswer(id, ProbeOutcome.Failure(ProbeStatus.TimedOut,
+            $"no answer before the probe deadline (last SSM status {lastStatus.GetValueOrDefault(id, "not yet listed")})",
+            o.Command.CommandId, lastStatus.GetValueOrDefault(id))))).ToList();
+        if (timedOut.Count > 0) await answers.WriteAsync(timedOut, cancellationToken);
     }
 
     private async Task<(string CommandId, List<CommandInvocation> Invocations, AwsFailure? Failure)> ListAsync(string commandId, CancellationToken cancellationToken)
@@ -177,7 +218,7 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
             do
             {
                 var request = new ListCommandInvocationsRequest { CommandId = commandId, Details = true, MaxResults = 50, NextToken = nextToken };
-                var page = await calls.InvokeAsync("SSM:ListCommandInvocations", () => ssm.ListCommandInvocationsAsync(request, cancellationToken), cancellationToken);
+                var page = await calls.InvokeAsync("SSM:ListCommandInvocations", token => ssm.ListCommandInvocationsAsync(request, token), cancellationToken);
                 invocations.AddRange(page.CommandInvocations ?? []);
                 nextToken = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
             } while (nextToken is not null);
@@ -197,8 +238,20 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         return ": " + (line.Length > 300 ? line[..300] + "…" : line);
     }
 
-    /// <summary>The outcome of a terminal invocation; null while SSM is still working on it.</summary>
-    internal static ProbeOutcome? ToOutcome(CommandInvocation invocation, string commandId)
+    /// <summary>The answer of a terminal invocation; null while SSM is still working on it. The look is as old as the
+    /// plugin's ResponseFinishDateTime (botocore ssm CommandPlugin); without it, as old as the command (the safe side).</summary>
+    internal static ProbeAnswer? ToAnswer(CommandInvocation invocation, string commandId, DateTimeOffset sentAt)
+    {
+        var plugin = invocation.CommandPlugins is { Count: > 0 } plugins ? plugins[0] : null;
+        var observedAt = plugin?.ResponseFinishDateTime is { } finished && finished > DateTime.MinValue
+            ? new DateTimeOffset(DateTime.SpecifyKind(finished.ToUniversalTime(), DateTimeKind.Utc))
+            : sentAt;
+        var (outcome, warning) = ToOutcome(invocation, commandId);
+        return outcome is null ? null : new ProbeAnswer(invocation.InstanceId, outcome, observedAt, warning);
+    }
+
+    /// <summary>The outcome of a terminal invocation (null while SSM is still working on it), and what the probe wrote on stderr.</summary>
+    internal static (ProbeOutcome? Outcome, string? Warning) ToOutcome(CommandInvocation invocation, string commandId)
     {
         var status = invocation.Status?.Value ?? "Pending";
         var details = invocation.StatusDetails ?? status;
@@ -206,23 +259,22 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         switch (status)
         {
             case "Success":
-                var output = plugin?.Output;
-                var report = ProbeOutputParser.TryParse(output, out var error);
-                return report is not null
-                    ? ProbeOutcome.Ok(report, commandId)
-                    : ProbeOutcome.Failure(ProbeStatus.InvalidOutput, $"the probe's output is not valid: {error}", commandId, status);
+                var parsed = ProbeOutputParser.Parse(plugin?.Output);
+                return (parsed.Report is not null
+                    ? ProbeOutcome.Ok(parsed.Report, commandId)
+                    : ProbeOutcome.Failure(ProbeStatus.InvalidOutput, $"the probe's output is not valid: {parsed.Error}", commandId, status), parsed.Warning);
             case "TimedOut":
-                return ProbeOutcome.Failure(ProbeStatus.TimedOut, $"SSM reports the command timed out ({details})", commandId, status);
+                return (ProbeOutcome.Failure(ProbeStatus.TimedOut, $"SSM reports the command timed out ({details})", commandId, status), null);
             case "Failed" when details == "Undeliverable":
             case "Undeliverable":
-                return ProbeOutcome.Failure(ProbeStatus.Undeliverable, "SSM could not deliver the command (Undeliverable: agent offline or instance not reachable)", commandId, status);
+                return (ProbeOutcome.Failure(ProbeStatus.Undeliverable, "SSM could not deliver the command (Undeliverable: agent offline or instance not reachable)", commandId, status), null);
             case "Failed":
-                return ProbeOutcome.Failure(ProbeStatus.Failed,
-                    $"the probe command failed ({details}, exit code {plugin?.ResponseCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}){OutputExcerpt(plugin?.Output)}", commandId, status);
+                return (ProbeOutcome.Failure(ProbeStatus.Failed,
+                    $"the probe command failed ({details}, exit code {plugin?.ResponseCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}){OutputExcerpt(plugin?.Output)}", commandId, status), null);
             case "Cancelled":
-                return ProbeOutcome.Failure(ProbeStatus.Failed, $"the probe command was cancelled ({details})", commandId, status);
+                return (ProbeOutcome.Failure(ProbeStatus.Failed, $"the probe command was cancelled ({details})", commandId, status), null);
             default:
-                return null; // Pending, InProgress, Delayed, Cancelling
+                return (null, null); // Pending, InProgress, Delayed, Cancelling
         }
     }
 }

@@ -19,6 +19,12 @@ public sealed partial record AutoStopConfig
     public bool DryRun { get; init; }
     public string ProbeDocument { get; init; } = "AutoStop-SessionProbe";
     public int ProbeTimeoutSeconds { get; init; } = 30;
+    /// <summary>SendCommand's DocumentVersion: a version number, $DEFAULT or $LATEST; null: none sent, so SSM runs the default version.</summary>
+    public string? ProbeDocumentVersion { get; init; }
+    /// <summary>A stop is never sent on a look (probe observation) older than this.</summary>
+    public int MaxObservationAgeSeconds { get; init; } = 10;
+    /// <summary>How far a payload's time may be from the clock; see <see cref="EventMaxSkew"/>.</summary>
+    public EventSkewSetting EventMaxSkewSetting { get; init; } = EventSkewSetting.Auto;
     /// <summary>First wait before polling probe results; doubles each round up to 5 s.</summary>
     public int ProbePollMilliseconds { get; init; } = 1000;
     public string MetricNamespace { get; init; } = "AutoStop";
@@ -32,6 +38,9 @@ public sealed partial record AutoStopConfig
     /// <summary>Tag keys this controller owns are "TagKey:Name".</summary>
     public string TagPrefix => TagKey + ":";
 
+    /// <summary>The largest allowed distance between a payload's time and the clock, either direction; null: not checked (off).</summary>
+    public TimeSpan? EventMaxSkew => EventMaxSkewSetting.Resolve(ScheduleMinutes);
+
     public static readonly IReadOnlyList<ConfigVariable> Variables =
     [
         new("AUTOSTOP_TAG_KEY", "AutoStop", "Opt-in tag key; an instance opts in with value true (any case). Settings tags are KEY:Name."),
@@ -39,7 +48,10 @@ public sealed partial record AutoStopConfig
         new("AUTOSTOP_ACTION", "stop", "stop or hibernate."),
         new("AUTOSTOP_DRY_RUN", "false", "true: decide and log (would-stop) but never stop."),
         new("AUTOSTOP_PROBE_DOCUMENT", "AutoStop-SessionProbe", "Name of the SSM Command document that runs the probe."),
-        new("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "30", "How long a tick waits for probe results (5 to 600)."),
+        new("AUTOSTOP_PROBE_DOCUMENT_VERSION", "$DEFAULT", "Version of the probe document SendCommand runs: a version number, $DEFAULT or $LATEST (unset: the document's default version)."),
+        new("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "30", "How long a tick waits for probe results (5 to 120)."),
+        new("AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS", "10", "A stop is never sent on a probe observation older than this many seconds (1 to 60)."),
+        new("AUTOSTOP_EVENT_MAX_SKEW_MINUTES", "auto", "How far a payload's time may be from the clock, either way: auto (the larger of 15 and two schedule periods), minutes 1 to 10080, or off."),
         new("AUTOSTOP_PROBE_POLL_MILLISECONDS", "1000", "First wait before polling probe results; doubles up to 5 s (10 to 10000)."),
         new("AUTOSTOP_METRIC_NAMESPACE", "AutoStop", "CloudWatch namespace of the EMF metrics."),
         new("AUTOSTOP_INSTANCE_METRICS", "true", "true: publish a Sessions metric per instance (a paid custom metric each)."),
@@ -71,7 +83,9 @@ public sealed partial record AutoStopConfig
         config = config with
         {
             IdleMinutes = ReadInt("AUTOSTOP_IDLE_MINUTES", Raw("AUTOSTOP_IDLE_MINUTES"), 5, 10080, config.IdleMinutes, errors),
-            ProbeTimeoutSeconds = ReadInt("AUTOSTOP_PROBE_TIMEOUT_SECONDS", Raw("AUTOSTOP_PROBE_TIMEOUT_SECONDS"), 5, 600, config.ProbeTimeoutSeconds, errors),
+            // At most 120 s: the probe round, then stops, tags and log lines, fit the template's 240-s function timeout.
+            ProbeTimeoutSeconds = ReadInt("AUTOSTOP_PROBE_TIMEOUT_SECONDS", Raw("AUTOSTOP_PROBE_TIMEOUT_SECONDS"), 5, 120, config.ProbeTimeoutSeconds, errors),
+            MaxObservationAgeSeconds = ReadInt("AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS", Raw("AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS"), 1, 60, config.MaxObservationAgeSeconds, errors),
             ProbePollMilliseconds = ReadInt("AUTOSTOP_PROBE_POLL_MILLISECONDS", Raw("AUTOSTOP_PROBE_POLL_MILLISECONDS"), 10, 10000, config.ProbePollMilliseconds, errors),
             ScheduleMinutes = ReadInt("AUTOSTOP_SCHEDULE_MINUTES", Raw("AUTOSTOP_SCHEDULE_MINUTES"), 1, 1440, config.ScheduleMinutes, errors),
             DryRun = ReadBool("AUTOSTOP_DRY_RUN", Raw("AUTOSTOP_DRY_RUN"), config.DryRun, errors),
@@ -93,6 +107,21 @@ public sealed partial record AutoStopConfig
             else errors.Add($"AUTOSTOP_PROBE_DOCUMENT='{document}' is not an SSM document name: use 3 to 128 letters, digits, _ - . (or a document ARN).");
         }
 
+        var version = Raw("AUTOSTOP_PROBE_DOCUMENT_VERSION");
+        if (version is not null)
+        {
+            // botocore ssm DocumentVersion pattern: ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$), case-sensitive.
+            if (DocumentVersion().IsMatch(version)) config = config with { ProbeDocumentVersion = version };
+            else errors.Add($"AUTOSTOP_PROBE_DOCUMENT_VERSION='{version}' is not allowed: use a version number (1, 2, ...), $DEFAULT or $LATEST, or leave it unset.");
+        }
+
+        var skew = Raw("AUTOSTOP_EVENT_MAX_SKEW_MINUTES");
+        if (skew is not null)
+        {
+            if (EventSkewSetting.TryParse(skew, out var parsedSkew)) config = config with { EventMaxSkewSetting = parsedSkew };
+            else errors.Add($"AUTOSTOP_EVENT_MAX_SKEW_MINUTES='{skew}' is not allowed: use auto, whole minutes from 1 to 10080, or off.");
+        }
+
         var ns = Raw("AUTOSTOP_METRIC_NAMESPACE");
         if (ns is not null)
         {
@@ -111,7 +140,7 @@ public sealed partial record AutoStopConfig
         if (load is not null)
         {
             if (SettingValues.TryParseOptionalLoad(load, out var perCpu)) config = config with { BusyLoadPerCpu = perCpu };
-            else errors.Add($"AUTOSTOP_BUSY_LOAD_PER_CPU='{load}' is not allowed: use a number from 0.01 to 64, or off.");
+            else errors.Add($"AUTOSTOP_BUSY_LOAD_PER_CPU='{load}' is not allowed: use a plain decimal number from 0.01 to 64 (e.g. 0.8), or off.");
         }
 
         if (errors.Count > 0) throw new ConfigException(errors);
@@ -137,8 +166,43 @@ public sealed partial record AutoStopConfig
     [GeneratedRegex(@"^([a-zA-Z0-9_\-.]{3,128}|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[a-zA-Z0-9_\-.]{3,128})$")]
     private static partial Regex DocumentName();
 
+    [GeneratedRegex(@"^([$]LATEST|[$]DEFAULT|[1-9][0-9]{0,9})\z", RegexOptions.CultureInvariant)]
+    private static partial Regex DocumentVersion();
+
     [GeneratedRegex(@"^[a-zA-Z0-9 .\-_/#:]{1,255}$")]
     private static partial Regex MetricNamespacePattern();
+}
+
+/// <summary>
+/// AUTOSTOP_EVENT_MAX_SKEW_MINUTES: auto (the larger of 15 minutes and two schedule periods), whole minutes, or off.
+/// A scheduled payload's time is the policy's now; one far from the clock (a payload of 2099-01-01) would make every
+/// idle instance look idle past its threshold at once, so it is refused. off is for virtual clocks (the lab).
+/// </summary>
+public sealed record EventSkewSetting(bool IsAuto, int? Minutes)
+{
+    public static readonly EventSkewSetting Auto = new(true, null);
+    public static readonly EventSkewSetting Off = new(false, null);
+
+    /// <summary>The floor of auto. A delivered tick is at most a minute late (Scheduler and Lambda's asynchronous queue drop
+    /// older events, README "Sizing"), so 15 minutes leaves room for clock differences and a tick queued behind a long
+    /// one, and still refuses a wrong date; two schedule periods cover a tick waiting behind the previous one.</summary>
+    public const int AutoMinimumMinutes = 15;
+
+    public static bool TryParse(string raw, out EventSkewSetting setting)
+    {
+        setting = Auto;
+        if (raw.Equals("auto", StringComparison.OrdinalIgnoreCase)) return true;
+        if (raw.Equals("off", StringComparison.OrdinalIgnoreCase)) { setting = Off; return true; }
+        if (!SettingValues.TryParseMinutes(raw, 1, 10080, out var minutes)) return false;
+        setting = new EventSkewSetting(false, minutes);
+        return true;
+    }
+
+    public TimeSpan? Resolve(int scheduleMinutes) =>
+        IsAuto ? TimeSpan.FromMinutes(Math.Max(AutoMinimumMinutes, 2 * scheduleMinutes))
+        : Minutes is { } m ? TimeSpan.FromMinutes(m) : null;
+
+    public override string ToString() => IsAuto ? "auto" : Minutes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "off";
 }
 
 /// <summary>One documented configuration variable (for --help and the README).</summary>

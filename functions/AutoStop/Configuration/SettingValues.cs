@@ -1,10 +1,18 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace AutoStop.Configuration;
 
-/// <summary>The value grammar shared by environment variables and AutoStop:* tags, so both accept the same words.</summary>
-public static class SettingValues
+/// <summary>
+/// The value grammar shared by environment variables and AutoStop:* tags, so both accept the same words.
+/// Nothing here trims: a caller that tolerates padding says so itself (tags do not, see InstanceSettingsReader).
+/// </summary>
+public static partial class SettingValues
 {
+    /// <summary>The documented time forms, for messages.</summary>
+    public const string TimeForms = "YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS or YYYY-MM-DDTHH:MM:SS.fff (1 to 7 fraction digits), " +
+        "then Z or an offset ±HH:MM, e.g. 2026-11-23T18:00:00Z or 2026-11-23T19:00+01:00";
+
     public static bool TryParseBool(string raw, out bool value)
     {
         if (raw.Equals("true", StringComparison.OrdinalIgnoreCase)) { value = true; return true; }
@@ -21,6 +29,7 @@ public static class SettingValues
         return false;
     }
 
+    /// <summary>ASCII digits only (NumberStyles.None: no sign, no spaces, no separators).</summary>
     public static bool TryParseMinutes(string raw, int min, int max, out int minutes) =>
         int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out minutes) && minutes >= min && minutes <= max;
 
@@ -34,35 +43,60 @@ public static class SettingValues
         return true;
     }
 
-    /// <summary>A load per CPU 0.01..64, or "off" (null).</summary>
+    /// <summary>
+    /// A load per CPU 0.01..64 written as a plain decimal number (digits, optionally a point and more digits), or "off" (null).
+    /// The grammar comes first because double.TryParse also takes "NaN", "-nan", "Infinity" and "∞" whatever the
+    /// NumberStyles: NaN compares false with both bounds, so it passed the range check and turned busy detection off.
+    /// </summary>
     public static bool TryParseOptionalLoad(string raw, out double? load)
     {
         load = null;
         if (raw.Equals("off", StringComparison.OrdinalIgnoreCase)) return true;
-        if (!double.TryParse(raw, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var parsed) || parsed < 0.01 || parsed > 64) return false;
+        if (!PlainDecimal().IsMatch(raw)) return false;
+        var parsed = double.Parse(raw, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+        if (parsed < 0.01 || parsed > 64) return false;
         load = parsed;
         return true;
     }
 
-    /// <summary>An ISO-8601 time that names its offset (Z or +hh:mm); a bare local time is ambiguous and refused.</summary>
+    /// <summary>
+    /// An ISO-8601 (RFC 3339 profile) time that names its offset, in exactly these forms:
+    /// <c>YYYY-MM-DDTHH:MM[:SS[.f{1,7}]](Z|+HH:MM|-HH:MM)</c>, upper-case T and Z, nothing before or after.
+    /// A bare local time is ambiguous and refused; so are the looser forms DateTimeOffset.TryParse accepts
+    /// ("2026-11/23T08:00:00Z", "2026-11-23 T 18:00 Z", "+0100" offsets): a value another reader may take differently is refused.
+    /// </summary>
     public static bool TryParseTime(string raw, out DateTimeOffset time)
     {
         time = default;
-        var s = raw.Trim();
-        if (s.Length < 11 || s[4] != '-') return false;
-        var hasZone = s.EndsWith('Z') || s.EndsWith('z') || HasOffset(s);
-        if (!hasZone) return false;
-        if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time)) return false;
-        time = time.ToUniversalTime();
+        var m = IsoTime().Match(raw);
+        if (!m.Success) return false;
+        int Part(string name) => int.Parse(m.Groups[name].Value, NumberStyles.None, CultureInfo.InvariantCulture);
+        var offset = TimeSpan.Zero;
+        if (m.Groups["oh"].Success)
+        {
+            var minutes = Part("oh") * 60 + Part("om");
+            if (Part("om") > 59 || minutes > 14 * 60) return false; // DateTimeOffset's range, and no "+05:75"
+            offset = TimeSpan.FromMinutes(m.Groups["sign"].Value == "-" ? -minutes : minutes);
+        }
+        var year = Part("y");
+        var month = Part("mo");
+        var day = Part("d");
+        var hour = Part("h");
+        var minute = Part("mi");
+        var second = m.Groups["s"].Success ? Part("s") : 0;
+        // Calendar limits (no 24:00, no leap second 60, no 2026-02-30): DateTime refuses them.
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return false;
+        var ticks = 0L;
+        if (m.Groups["f"].Success) ticks = long.Parse(m.Groups["f"].Value.PadRight(7, '0'), NumberStyles.None, CultureInfo.InvariantCulture);
+        try
+        {
+            time = new DateTimeOffset(year, month, day, hour, minute, second, offset).AddTicks(ticks).ToUniversalTime();
+        }
+        catch (ArgumentOutOfRangeException) // e.g. 0001-01-01T00:00+01:00 is before DateTimeOffset.MinValue in UTC
+        {
+            return false;
+        }
         return true;
-    }
-
-    private static bool HasOffset(string s)
-    {
-        // ...T10:00:00+02:00 or -0500: a sign after the time part.
-        var t = s.IndexOf('T');
-        if (t < 0) return false;
-        return s.IndexOf('+', t) > 0 || s.IndexOf('-', t) > 0;
     }
 
     /// <summary>Time as AutoStop writes it into tags and logs: UTC, second precision, trailing Z.</summary>
@@ -73,4 +107,15 @@ public static class SettingValues
         key.Length is >= 1 and <= 100
         && !key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase)
         && key.All(c => char.IsAsciiLetterOrDigit(c) || c is ' ' or '+' or '-' or '=' or '.' or '_' or '/' or '@');
+
+    /// <summary>Leading or trailing white space (what string.Trim would remove).</summary>
+    public static bool IsPadded(string value) => value.Length > 0 && (char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]));
+
+    // [0-9], not \d (which matches every Unicode digit); \z, not $ (which also matches before a final \n).
+    [GeneratedRegex(@"^[0-9]{1,3}(\.[0-9]{1,6})?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainDecimal();
+
+    [GeneratedRegex(@"^(?<y>[0-9]{4})-(?<mo>[0-9]{2})-(?<d>[0-9]{2})T(?<h>[0-9]{2}):(?<mi>[0-9]{2})(:(?<s>[0-9]{2})(\.(?<f>[0-9]{1,7}))?)?(Z|(?<sign>[+-])(?<oh>[0-9]{2}):(?<om>[0-9]{2}))\z",
+        RegexOptions.CultureInvariant)]
+    private static partial Regex IsoTime();
 }

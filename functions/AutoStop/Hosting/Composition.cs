@@ -15,7 +15,8 @@ public static class Composition
         var ssm = AwsClientFactory.CreateSsm(region);
         var ports = new AwsPorts(
             new Ec2InstanceInventory(ec2, calls),
-            new SsmProbeRunner(ssm, calls, TimeProvider.System),
+            new SsmProbeRunner(ssm, calls, TimeProvider.System, config.TagKey),
+            new SsmSessionHistory(ssm, calls),
             new Ec2InstanceActions(ec2, calls),
             calls);
         var sink = new JsonLineSink(stdout);

@@ -38,6 +38,9 @@ public sealed record Decision(
     long ThresholdSeconds,
     IdleStateChange StateChange)
 {
+    /// <summary>When the action is not quite what the settings asked for, why (e.g. "hibernation-not-configured").</summary>
+    public string? Fallback { get; init; }
+
     public bool StopsInstance => Action is DecisionAction.Stop or DecisionAction.Hibernate;
 
     public static Decision Skip(string reason, string message, long thresholdSeconds, IdleStateChange? change = null) =>

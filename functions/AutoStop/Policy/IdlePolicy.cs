@@ -4,18 +4,36 @@ using AutoStop.Probing;
 
 namespace AutoStop.Policy;
 
+/// <summary>
+/// What says when the instance was last in use, besides the probe's own report: Session Manager's record of sessions
+/// (a session wholly between two ticks leaves no process behind), and the last tick this process saw it in use.
+/// </summary>
+/// <param name="LastSsmSessionEnd">End of its last Session Manager session (MaxValue: ending right now).</param>
+/// <param name="SsmSessionOpen">Session Manager lists a session open on it now.</param>
+/// <param name="SessionHistoryKnown">False when Session Manager's history could not be read this tick: then no idle stop is safe.</param>
+/// <param name="LastSeenInUse">The last tick (in this process's memory) that saw it in use.</param>
+public sealed record ActivityEvidence(DateTimeOffset? LastSsmSessionEnd = null, bool SsmSessionOpen = false, bool SessionHistoryKnown = true,
+    DateTimeOffset? LastSeenInUse = null)
+{
+    public static readonly ActivityEvidence None = new();
+}
+
 /// <summary>Everything the policy looks at for one screened, running instance.</summary>
-public sealed record PolicyInput(InstanceRecord Instance, InstanceSettings Settings, ProbeOutcome Probe, DateTimeOffset Now, bool DryRun);
+public sealed record PolicyInput(InstanceRecord Instance, InstanceSettings Settings, ProbeOutcome Probe, DateTimeOffset Now, bool DryRun,
+    ActivityEvidence? Evidence = null);
 
 /// <summary>
-/// The idle policy: one pure function, no I/O, no clock. Instance, settings, probe result, stored idle state
-/// and now in; action, reason, message and the idle state to store out. Every branch names its reason.
+/// The idle policy: one pure function, no I/O, no clock. Instance, settings, probe result, stored idle state, other
+/// evidence of use and now in; action, reason, message and the idle state to store out. Every branch names its reason.
+/// The idle clock starts at the last activity anything shows (never earlier): AutoStop:IdleSince is only an upper bound
+/// on idleness, so a stale one (a failed clear) can never shorten the threshold when there is later evidence of use.
 /// </summary>
 public static class IdlePolicy
 {
     public static Decision Decide(PolicyInput input)
     {
-        var (instance, settings, probe, now, dryRun) = input;
+        var (instance, settings, probe, now, dryRun, evidence) = input;
+        evidence ??= ActivityEvidence.None;
         var threshold = settings.ThresholdSeconds;
 
         // An instance AutoStop stopped is running again: forget the old idle period on this first sighting.
@@ -24,67 +42,97 @@ public static class IdlePolicy
         var baseChange = restarted ? new IdleStateChange(ClearStoppedAt: true, ClearIdleSince: settings.IdleSince is not null) : IdleStateChange.None;
 
         if (probe.Status != ProbeStatus.Ok || probe.Report is null)
-            return Decision.Skip(ProbeReason(probe.Status), ProbeMessage(probe), threshold, baseChange);
+            return Decision.Skip(ProbeReason(probe), ProbeMessage(probe), threshold, baseChange);
         var report = probe.Report;
 
         if (settings.SnoozeUntil is { } snooze && snooze > now)
             return new Decision(DecisionAction.Keep, ReasonCodes.Snoozed,
-                $"Snoozed until {SettingValues.FormatTime(snooze)} ({Minutes((long)(snooze - now).TotalSeconds)} from now).", null, threshold, baseChange);
+                $"Snoozed until {SettingValues.FormatTime(snooze)} ({Minutes(Seconds(snooze - now))} from now).", null, threshold, baseChange);
 
-        var activity = Activity(report, settings);
+        var activity = Activity(report, settings) ?? (evidence.SsmSessionOpen
+            ? (ReasonCodes.ActiveSessions, "Session Manager lists a session open on this instance.")
+            : null);
         if (activity is not null)
         {
             var change = storedIdleSince is not null ? baseChange with { ClearIdleSince = true } : baseChange;
             return new Decision(DecisionAction.Keep, activity.Value.Reason, activity.Value.Message, 0, threshold, change);
         }
 
-        // Idle now. The idle period starts at the first idle tick, but never before a login seen since,
-        // the current run's start, or the end of a snooze.
+        // Idle now. The idle clock starts at the latest of: the stored IdleSince (the first tick that saw it idle), the
+        // last SSH login or logout, the end of the last Session Manager session, the last tick seen in use, the current
+        // run's start and the end of a snooze. A first idle tick records now: the person may have left just before it.
+        string? stateNote = null;
+        if (storedIdleSince is { } stored && stored > now)
+        {
+            stateNote = $" The stored {IdleSinceTagName} {SettingValues.FormatTime(stored)} was in the future, so it was rewritten to now.";
+            storedIdleSince = null;
+        }
         // Writing the tag replaces any stale value, so a set never goes with a clear.
         var idleChange = storedIdleSince is null ? baseChange with { SetIdleSince = now, ClearIdleSince = false } : baseChange;
         var start = storedIdleSince ?? now;
-        string startNote = storedIdleSince is null ? "first seen idle now" : $"idle since {SettingValues.FormatTime(start)}";
-        if (report.LastLoginAgeSeconds is { } loginAge && now.AddSeconds(-loginAge) > start)
+        var startNote = storedIdleSince is null ? "first seen idle now" : $"idle since {SettingValues.FormatTime(start)}";
+        void Later(DateTimeOffset? when, Func<string> note)
         {
-            start = now.AddSeconds(-loginAge);
-            startNote = $"last login {Minutes(loginAge)} ago";
+            if (when is { } t && t > start) { start = t > now ? now : t; startNote = note(); }
         }
-        if (instance.LaunchTime is { } launch && launch > start) { start = launch; startNote = $"started {Minutes((long)(now - launch).TotalSeconds)} ago"; }
-        if (settings.SnoozeUntil is { } ended && ended > start && ended <= now) { start = ended; startNote = $"snooze ended at {SettingValues.FormatTime(ended)}"; }
-        var idleSeconds = Math.Max(0, (long)(now - start).TotalSeconds);
+        Later(Ago(now, report.LastLoginAgeSeconds), () => $"last login {Minutes(report.LastLoginAgeSeconds!.Value)} ago");
+        Later(Ago(now, report.LastLogoutAgeSeconds), () => $"last logout {Minutes(report.LastLogoutAgeSeconds!.Value)} ago");
+        Later(evidence.LastSsmSessionEnd, () => $"last Session Manager session ended {Minutes(Seconds(now - Min(evidence.LastSsmSessionEnd!.Value, now)))} ago");
+        Later(evidence.LastSeenInUse, () => $"last seen in use {Minutes(Seconds(now - evidence.LastSeenInUse!.Value))} ago");
+        Later(instance.LaunchTime, () => $"started {Minutes(Seconds(now - instance.LaunchTime!.Value))} ago");
+        if (settings.SnoozeUntil is { } ended && ended <= now) Later(ended, () => $"snooze ended at {SettingValues.FormatTime(ended)}");
+        var idleSeconds = Math.Max(0, Seconds(now - start));
 
-        if (instance.LaunchTime is { } launched && (now - launched).TotalSeconds < threshold)
+        if (instance.LaunchTime is { } launched && Seconds(now - launched) < threshold)
             return new Decision(DecisionAction.Keep, ReasonCodes.BootGrace,
-                $"Started {Minutes((long)(now - launched).TotalSeconds)} ago, within the {Minutes(threshold)} boot grace.", idleSeconds, threshold, idleChange);
+                $"Started {Minutes(Seconds(now - launched))} ago, within the {Minutes(threshold)} boot grace.{stateNote}", idleSeconds, threshold, idleChange);
 
         if (idleSeconds < threshold)
             return new Decision(DecisionAction.Keep, ReasonCodes.IdleBelowThreshold,
-                $"No sessions; idle {Minutes(idleSeconds)} of {Minutes(threshold)} ({startNote}).", idleSeconds, threshold, idleChange);
+                $"No sessions; idle {Minutes(idleSeconds)} of {Minutes(threshold)} ({startNote}).{stateNote}", idleSeconds, threshold, idleChange);
 
+        if (!evidence.SessionHistoryKnown)
+            return Decision.Skip(ReasonCodes.NoSessionHistory,
+                $"Idle {Minutes(idleSeconds)} by what the probe saw, but Session Manager's session history could not be read this tick, so a session since the last tick cannot be ruled out; left running.",
+                threshold, idleChange) with { IdleSeconds = idleSeconds };
+
+        // Hibernation only where EC2 says it is configured; elsewhere EC2 would refuse it, so it is a plain stop, said so.
+        var hibernate = settings.Action == StopAction.Hibernate && instance.HibernationConfigured;
+        var fallback = settings.Action == StopAction.Hibernate && !hibernate ? "hibernation-not-configured" : null;
+        var what = hibernate ? "hibernate" : fallback is null ? "stop" : "stop (hibernation is not configured on this instance, so a plain stop)";
         if (dryRun)
             return new Decision(DecisionAction.WouldStop, ReasonCodes.DryRun,
-                $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}); dry run, so it would {ActionWord(settings.Action)} but was left running.", idleSeconds, threshold, idleChange);
+                $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}); dry run, so it would {what} but was left running.", idleSeconds, threshold, idleChange)
+                { Fallback = fallback };
 
-        var action = settings.Action == StopAction.Hibernate ? DecisionAction.Hibernate : DecisionAction.Stop;
-        return new Decision(action, ReasonCodes.IdleThresholdReached,
-            $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}): {ActionWord(settings.Action)}.", idleSeconds, threshold, idleChange);
+        return new Decision(hibernate ? DecisionAction.Hibernate : DecisionAction.Stop, ReasonCodes.IdleThresholdReached,
+            $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}): {what}.", idleSeconds, threshold, idleChange) { Fallback = fallback };
     }
+
+    private const string IdleSinceTagName = "IdleSince";
 
     /// <summary>The first thing that makes the instance count as in use, or null when idle.</summary>
     public static (string Reason, string Message)? Activity(ProbeReport report, InstanceSettings settings)
     {
         var ssh = report.SshSessions;
-        // Forgotten terminals: only when every SSH connection is a terminal and even the freshest is idle past the limit.
-        if (settings.IgnoreIdleTerminalsAfterMinutes is { } limit && ssh > 0 && report.SshNoTtySessions == 0
+        var remote = report.RemoteShellSessions;
+        // Forgotten terminals: only when every connection is a terminal (SSH without one, e.g. VS Code, is never
+        // forgotten) and even the freshest terminal, SSH or mosh/et, is idle past the limit.
+        if (settings.IgnoreIdleTerminalsAfterMinutes is { } limit && ssh + remote > 0 && report.SshNoTtySessions == 0
             && report.MinTtyIdleSeconds is { } minIdle && minIdle >= limit * 60L)
         {
             ssh = 0;
+            remote = 0;
         }
-        if (ssh > 0 || report.SsmSessions > 0)
+        if (ssh > 0 || remote > 0 || report.SsmSessions > 0)
         {
             var users = report.Users.Count > 0 ? " (" + string.Join(", ", report.Users) + ")" : "";
-            return (ReasonCodes.ActiveSessions, $"{Plural(ssh, "SSH session")} and {Plural(report.SsmSessions, "Session Manager session")}{users}.");
+            var shells = remote > 0 ? $", {Plural(remote, "remote-shell session")} ({string.Join(", ", report.RemoteShellKinds)})" : "";
+            return (ReasonCodes.ActiveSessions, $"{Plural(ssh, "SSH session")}{shells} and {Plural(report.SsmSessions, "Session Manager session")}{users}.");
         }
+        // A safety rule, not a setting: stopping mid-patch can leave a machine that does not boot.
+        if (report.SystemBusy.Count > 0)
+            return (ReasonCodes.SystemBusy, $"Maintenance at work: {string.Join("; ", report.SystemBusy)}.");
         if (report.KeepAliveSeconds is { } left && left > 0)
             return (ReasonCodes.KeepAlive, $"Keep-alive marker set for {Minutes(left)} more.");
         if (settings.BusyLoadPerCpu is { } busy && report.Load1 / report.CpuCount >= busy)
@@ -94,25 +142,36 @@ public static class IdlePolicy
         return null;
     }
 
-    private static string ProbeReason(ProbeStatus status) => status switch
-    {
-        ProbeStatus.NotManaged => ReasonCodes.NotSsmManaged,
-        ProbeStatus.UnsupportedPlatform => ReasonCodes.UnsupportedPlatform,
-        ProbeStatus.Undeliverable => ReasonCodes.ProbeUndeliverable,
-        ProbeStatus.TimedOut => ReasonCodes.ProbeTimedOut,
-        ProbeStatus.InvalidOutput => ReasonCodes.ProbeInvalidOutput,
-        _ => ReasonCodes.ProbeFailed,
-    };
+    private static string ProbeReason(ProbeOutcome probe) => probe.CallFailure is { } failure && Aws.AwsErrors.IsAccessDenied(failure)
+        ? ReasonCodes.AccessDenied
+        : probe.Status switch
+        {
+            ProbeStatus.NotManaged => ReasonCodes.NotSsmManaged,
+            ProbeStatus.UnsupportedPlatform => ReasonCodes.UnsupportedPlatform,
+            ProbeStatus.Undeliverable => ReasonCodes.ProbeUndeliverable,
+            ProbeStatus.TimedOut => ReasonCodes.ProbeTimedOut,
+            ProbeStatus.InvalidOutput => ReasonCodes.ProbeInvalidOutput,
+            _ => ReasonCodes.ProbeFailed,
+        };
 
     private static string ProbeMessage(ProbeOutcome probe) => probe.Status switch
     {
-        ProbeStatus.NotManaged => $"Not observed, so not stopped: {probe.Detail}.",
-        ProbeStatus.UnsupportedPlatform => $"Not observed, so not stopped: {probe.Detail}.",
         ProbeStatus.InvalidOutput => $"Not observed, so not stopped: the probe output is invalid: {probe.Detail}.",
         _ => $"Not observed, so not stopped: {probe.Detail}.",
     };
 
-    private static string ActionWord(StopAction action) => action == StopAction.Hibernate ? "hibernate" : "stop";
+    /// <summary>now minus an age the probe reported, or null when the age is out of any representable range (a
+    /// nonsense age is no evidence, and must not throw).</summary>
+    private static DateTimeOffset? Ago(DateTimeOffset now, long? seconds)
+    {
+        if (seconds is not { } s || s < 0) return null;
+        var maxBack = (now - DateTimeOffset.MinValue).TotalSeconds;
+        return s >= maxBack ? null : now.AddSeconds(-s);
+    }
+
+    private static long Seconds(TimeSpan span) => (long)span.TotalSeconds;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     internal static string Minutes(long seconds)
     {

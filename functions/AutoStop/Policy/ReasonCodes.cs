@@ -18,6 +18,7 @@ public static class ReasonCodes
     public const string Snoozed = "snoozed";
     public const string BootGrace = "boot-grace";
     public const string IdleBelowThreshold = "idle-below-threshold";
+    public const string SystemBusy = "system-busy"; // maintenance at work: package manager, cloud-init, another SSM command
 
     // skip: not decided, never stopped
     public const string NotRunning = "not-running";
@@ -34,11 +35,18 @@ public static class ReasonCodes
     public const string ProbeInvalidOutput = "probe-invalid-output";
     public const string Deadline = "deadline";
     public const string StopFailed = "stop-failed";
+    public const string TagLimit = "tag-limit";                 // cannot hold AutoStop's state tags (EC2: 50 per resource)
+    public const string AccessDenied = "access-denied";         // IAM refused an action naming this instance
+    public const string PolicyError = "policy-error";           // unexpected error deciding it
+    public const string NoSessionHistory = "no-session-history"; // Session Manager history unreadable: an idle stop is not safe
+    public const string StaleObservation = "stale-observation"; // the look is older than AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS
+    public const string TagWriteFailed = "tag-write-failed";    // StoppedAt could not be written before the stop
 
     public static readonly IReadOnlyList<string> All =
     [
         IdleThresholdReached, DryRun, ActiveSessions, KeepAlive, BusyLoad, MultiplexerSessions, Snoozed, BootGrace,
         IdleBelowThreshold, NotRunning, NotOptedIn, InvalidTag, AutoScalingGroup, SpotInstance, InstanceStoreRoot,
         NotSsmManaged, UnsupportedPlatform, ProbeFailed, ProbeTimedOut, ProbeUndeliverable, ProbeInvalidOutput, Deadline, StopFailed,
+        SystemBusy, TagLimit, AccessDenied, PolicyError, NoSessionHistory, StaleObservation, TagWriteFailed,
     ];
 }

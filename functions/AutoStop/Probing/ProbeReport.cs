@@ -1,6 +1,8 @@
 namespace AutoStop.Probing;
 
-/// <summary>One instance's probe output (agent/schema.json, version 1), already validated.</summary>
+/// <summary>One instance's probe output (agent/schema.json, major version 1), already validated.
+/// The init-only properties are the fields added in a later minor version: optional when reading (absent: 0, null, empty),
+/// so a controller and a probe of different minor versions still understand each other.</summary>
 public sealed record ProbeReport(
     int Version,
     string Agent,
@@ -16,7 +18,20 @@ public sealed record ProbeReport(
     int CpuCount,
     int MultiplexerSessions,
     int PreauthConnections,
-    IReadOnlyList<string> Errors);
+    IReadOnlyList<string> Errors)
+{
+    /// <summary>Interactive sessions of remote-shell servers other than sshd (mosh-server, etserver): sessions, like SSH.</summary>
+    public int RemoteShellSessions { get; init; }
+
+    /// <summary>Which remote-shell servers were seen, e.g. ["mosh-server","etserver"] (distinct, at most 4).</summary>
+    public IReadOnlyList<string> RemoteShellKinds { get; init; } = [];
+
+    /// <summary>Seconds since the last SSH session closed; null when unknown.</summary>
+    public long? LastLogoutAgeSeconds { get; init; }
+
+    /// <summary>Maintenance at work now (package manager, cloud-init, another SSM command), e.g. "dnf (pid 812)"; at most 8.</summary>
+    public IReadOnlyList<string> SystemBusy { get; init; } = [];
+}
 
 /// <summary>How probing one instance went. Anything but <see cref="Ok"/> means "not observed": never stopped.</summary>
 public enum ProbeStatus { Ok, NotManaged, UnsupportedPlatform, Undeliverable, TimedOut, Failed, InvalidOutput, NotProbed }

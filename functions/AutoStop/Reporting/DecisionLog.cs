@@ -15,7 +15,8 @@ public sealed class DecisionLog(JsonLineSink sink)
 {
     public void Decision(DateTimeOffset time, DecisionRecord record)
     {
-        var (instance, decision, probe, dryRun, fallback, actionError, written, removed) = record;
+        var (instance, decision, probe, dryRun) = (record.Instance, record.Decision, record.Probe, record.DryRun);
+        var (fallback, actionError, written, removed) = (record.Fallback ?? decision.Fallback, record.ActionError, record.TagsWritten, record.TagsRemoved);
         var report = probe?.Report;
         var message = decision.Message;
         if (report is { PreauthConnections: > 0 } r)
@@ -30,8 +31,8 @@ public sealed class DecisionLog(JsonLineSink sink)
             w.WriteString("reason", decision.Reason);
             w.WriteString("message", message);
             w.WriteStartObject("sessions");
-            if (report is null) { w.WriteNull("ssh"); w.WriteNull("ssm"); }
-            else { w.WriteNumber("ssh", report.SshSessions); w.WriteNumber("ssm", report.SsmSessions); }
+            if (report is null) { w.WriteNull("ssh"); w.WriteNull("ssm"); w.WriteNull("remoteShell"); }
+            else { w.WriteNumber("ssh", report.SshSessions); w.WriteNumber("ssm", report.SsmSessions); w.WriteNumber("remoteShell", report.RemoteShellSessions); }
             w.WriteEndObject();
             WriteNullable(w, "idleSeconds", decision.IdleSeconds);
             w.WriteNumber("thresholdSeconds", decision.ThresholdSeconds);
@@ -43,6 +44,10 @@ public sealed class DecisionLog(JsonLineSink sink)
                 WriteNullable(w, "commandId", probe.CommandId);
                 if (probe.Status != ProbeStatus.Ok) w.WriteString("probeDetail", probe.Detail);
             }
+            if (record.ProbeWarning is { } warning) w.WriteString("probeWarning", warning);
+            if (record.ObservationAgeMs is { } age) w.WriteNumber("observationAgeMs", age);
+            if (record.LastSsmSessionEnd is { } ssmEnd && ssmEnd <= time)
+                w.WriteNumber("lastSsmSessionEndAgeSeconds", (long)(time - ssmEnd).TotalSeconds);
             if (report is not null)
             {
                 w.WriteStartArray("users");
@@ -50,6 +55,9 @@ public sealed class DecisionLog(JsonLineSink sink)
                 w.WriteEndArray();
                 w.WriteNumber("sshNoTtySessions", report.SshNoTtySessions);
                 WriteNullable(w, "lastLoginAgeSeconds", report.LastLoginAgeSeconds);
+                WriteNullable(w, "lastLogoutAgeSeconds", report.LastLogoutAgeSeconds);
+                if (report.RemoteShellKinds.Count > 0) WriteList(w, "remoteShellKinds", report.RemoteShellKinds);
+                if (report.SystemBusy.Count > 0) WriteList(w, "systemBusy", report.SystemBusy);
                 WriteNullable(w, "minTtyIdleSeconds", report.MinTtyIdleSeconds);
                 WriteNullable(w, "keepAliveSeconds", report.KeepAliveSeconds);
                 w.WriteNumber("load1", report.Load1);
@@ -100,6 +108,7 @@ public sealed class DecisionLog(JsonLineSink sink)
             w.WriteNumber("failed", summary.Failed);
             w.WriteNumber("wouldStop", summary.WouldStop);
             w.WriteNumber("probeFailures", summary.ProbeFailures);
+            w.WriteNumber("unobservable", summary.Unobservable);
             w.WriteNumber("stillStoppedByAutoStop", summary.StillStoppedByAutoStop);
             w.WriteNumber("instanceHoursSaved", summary.InstanceHoursSaved);
             w.WriteNumber("preauthConnections", summary.PreauthConnections);
@@ -110,6 +119,7 @@ public sealed class DecisionLog(JsonLineSink sink)
             w.WriteStartObject("apiCalls");
             foreach (var (operation, count) in summary.ApiCalls) w.WriteNumber(operation, count);
             w.WriteEndObject();
+            w.WriteNumber("isolationCalls", summary.IsolationCalls);
         });
 
     internal static string ProbeStatusName(ProbeStatus status) => status switch

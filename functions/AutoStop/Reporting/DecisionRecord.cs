@@ -6,6 +6,10 @@ using AutoStop.Probing;
 namespace AutoStop.Reporting;
 
 /// <summary>Everything the decision line says about one instance: the policy's decision plus what acting on it did.</summary>
+/// <param name="ObservedAt">When the probe looked (wall clock), for the stop's observation age.</param>
+/// <param name="ProbeWarning">What the probe wrote on stderr, if anything (reported, not a failure).</param>
+/// <param name="ObservationAgeMs">For a stop: how old the look was when StopInstances was sent.</param>
+/// <param name="LastSsmSessionEnd">End of the instance's last Session Manager session, when SSM listed one.</param>
 public sealed record DecisionRecord(
     InstanceRecord Instance,
     Decision Decision,
@@ -14,4 +18,8 @@ public sealed record DecisionRecord(
     string? Fallback = null,
     AwsFailure? ActionError = null,
     IReadOnlyList<string>? TagsWritten = null,
-    IReadOnlyList<string>? TagsRemoved = null);
+    IReadOnlyList<string>? TagsRemoved = null,
+    DateTimeOffset? ObservedAt = null,
+    string? ProbeWarning = null,
+    long? ObservationAgeMs = null,
+    DateTimeOffset? LastSsmSessionEnd = null);

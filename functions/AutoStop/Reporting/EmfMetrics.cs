@@ -20,6 +20,7 @@ public sealed class EmfMetrics(JsonLineSink sink, string metricNamespace)
             ("InstancesIdle", "Count", summary.Idle),
             ("InstancesStopped", "Count", summary.Stopped),
             ("ProbeFailures", "Count", summary.ProbeFailures),
+            ("Unobservable", "Count", summary.Unobservable),
             ("TickDuration", "Milliseconds", summary.DurationMs),
             ("InstanceHoursSaved", "Count", summary.InstanceHoursSaved),
             ("UnauthenticatedSshConnections", "Count", summary.PreauthConnections),

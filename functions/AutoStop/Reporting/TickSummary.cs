@@ -1,8 +1,15 @@
+using AutoStop.Aws;
+using AutoStop.Policy;
+using AutoStop.Probing;
+
 namespace AutoStop.Reporting;
 
 /// <summary>
 /// What one tick did, for the "tick" log line, the EMF fleet metrics and the Lambda response.
 /// Instances: running-or-transitional tagged instances decided this tick (stopped ones are only counted for savings).
+/// ProbeFailures: probes delivered that failed, timed out or printed invalid output (worth an alarm).
+/// Unobservable: instances that cannot be observed at all (no SSM agent or offline, not Linux, undeliverable, refused by
+/// IAM, at the tag limit): a standing condition for a person to fix, not an alarm.
 /// </summary>
 public sealed record TickSummary(
     DateTimeOffset Time,
@@ -15,6 +22,7 @@ public sealed record TickSummary(
     int Failed,
     int WouldStop,
     int ProbeFailures,
+    int Unobservable,
     int StillStoppedByAutoStop,
     double InstanceHoursSaved,
     int PreauthConnections,
@@ -22,4 +30,45 @@ public sealed record TickSummary(
     bool DeadlineReached,
     bool Completed,
     long DurationMs,
-    IReadOnlyDictionary<string, int> ApiCalls);
+    IReadOnlyDictionary<string, int> ApiCalls,
+    int IsolationCalls)
+{
+    public static TickSummary Empty(DateTimeOffset now, bool dryRun, bool completed, long durationMs, ApiCallLog calls) =>
+        new(now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dryRun, false, completed, durationMs, calls.Snapshot(), calls.IsolationTotal);
+
+    public static TickSummary From(IReadOnlyList<DecisionRecord> records, DateTimeOffset now, bool dryRun, int stillStopped, int scheduleMinutes,
+        bool deadlineReached, long durationMs, ApiCallLog calls) => new(
+        Time: now,
+        Instances: records.Count,
+        Probed: records.Count(r => r.Probe is not null),
+        Active: records.Count(r => IsActive(r.Decision)),
+        Idle: records.Count(r => IsIdle(r.Decision)),
+        Stopped: records.Count(r => r.Decision.StopsInstance && r.ActionError is null),
+        Skipped: records.Count(r => r.Decision.Action == DecisionAction.Skip),
+        Failed: records.Count(r => r.Probe is { Status: not ProbeStatus.Ok } || r.ActionError is not null),
+        WouldStop: records.Count(r => r.Decision.Action == DecisionAction.WouldStop),
+        ProbeFailures: records.Count(r => r.Probe is { Status: ProbeStatus.Failed or ProbeStatus.TimedOut or ProbeStatus.InvalidOutput or ProbeStatus.NotProbed }
+                                         && r.Decision.Reason != ReasonCodes.AccessDenied),
+        Unobservable: records.Count(r => IsUnobservable(r)),
+        StillStoppedByAutoStop: stillStopped,
+        InstanceHoursSaved: stillStopped * scheduleMinutes / 60.0,
+        PreauthConnections: records.Sum(r => r.Probe?.Report?.PreauthConnections ?? 0),
+        DryRun: dryRun,
+        DeadlineReached: deadlineReached || records.Any(r => r.Decision.Reason == ReasonCodes.Deadline),
+        Completed: true,
+        DurationMs: durationMs,
+        ApiCalls: calls.Snapshot(),
+        IsolationCalls: calls.IsolationTotal);
+
+    /// <summary>Observed in use (or about to be): the tick saw someone or something at work.</summary>
+    public static bool IsActive(Decision d) =>
+        d.Reason is ReasonCodes.ActiveSessions or ReasonCodes.KeepAlive or ReasonCodes.BusyLoad or ReasonCodes.MultiplexerSessions or ReasonCodes.SystemBusy;
+
+    public static bool IsIdle(Decision d) =>
+        d.Reason is ReasonCodes.BootGrace or ReasonCodes.IdleBelowThreshold or ReasonCodes.IdleThresholdReached or ReasonCodes.DryRun;
+
+    private static bool IsUnobservable(DecisionRecord r) =>
+        r.Decision.Reason is ReasonCodes.NotSsmManaged or ReasonCodes.UnsupportedPlatform or ReasonCodes.ProbeUndeliverable
+            or ReasonCodes.AccessDenied or ReasonCodes.TagLimit
+        && r.Decision.Action == DecisionAction.Skip;
+}

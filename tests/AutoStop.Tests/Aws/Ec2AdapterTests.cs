@@ -23,7 +23,7 @@ public class Ec2AdapterTests(MotoServer moto)
         await _fleet.Ec2.StopInstancesAsync(new() { InstanceIds = stopped });
         await _fleet.Ec2.TerminateInstancesAsync(new() { InstanceIds = terminated });
 
-        var listed = await new Ec2InstanceInventory(_fleet.Ec2, _calls).ListTaggedAsync(key, CancellationToken.None);
+        var listed = (await new Ec2InstanceInventory(_fleet.Ec2, _calls).ListTaggedAsync(key, CancellationToken.None)).Instances;
 
         var ids = listed.Select(i => i.InstanceId).ToHashSet();
         Assert.Equal(running.Concat(upper).Concat(optedOut).Concat(stopped).Order(StringComparer.Ordinal), ids.Order(StringComparer.Ordinal));
@@ -48,7 +48,7 @@ public class Ec2AdapterTests(MotoServer moto)
         var launched = new List<string>();
         for (var i = 0; i < 12; i++) launched.AddRange(await _fleet.LaunchAsync(1, (key, "true")));
 
-        var listed = await new Ec2InstanceInventory(_fleet.Ec2, _calls, pageSize: 5).ListTaggedAsync(key, CancellationToken.None);
+        var listed = (await new Ec2InstanceInventory(_fleet.Ec2, _calls, pageSize: 5).ListTaggedAsync(key, CancellationToken.None)).Instances;
 
         Assert.Equal(launched.Order(StringComparer.Ordinal), listed.Select(i => i.InstanceId).Order(StringComparer.Ordinal));
         Assert.Equal(3, _calls.Count("EC2:DescribeInstances")); // 5 + 5 + 2
@@ -81,7 +81,7 @@ public class Ec2AdapterTests(MotoServer moto)
         var key = MotoFleet.UniqueTagKey();
         var ids = await _fleet.LaunchAsync(4, (key, "true"));
 
-        var results = await new Ec2InstanceActions(_fleet.Ec2, _calls).StopAsync(ids, hibernate: false, CancellationToken.None);
+        var results = await new Ec2InstanceActions(_fleet.Ec2, _calls).StopAsync(ids.Select(id => new StopRequest(id, false)).ToList(), CancellationToken.None);
 
         Assert.All(ids, id => Assert.True(results[id].Stopped));
         foreach (var id in ids) Assert.Contains(await _fleet.StateOfAsync(id), new[] { "stopping", "stopped" });
@@ -95,7 +95,7 @@ public class Ec2AdapterTests(MotoServer moto)
         var ids = await _fleet.LaunchAsync(2, (key, "true"));
         const string gone = "i-0123456789abcdef0"; // well formed, never launched: EC2 fails the whole call for it
 
-        var results = await new Ec2InstanceActions(_fleet.Ec2, _calls).StopAsync([ids[0], gone, ids[1]], hibernate: false, CancellationToken.None);
+        var results = await new Ec2InstanceActions(_fleet.Ec2, _calls).StopAsync([new(ids[0], false), new(gone, false), new(ids[1], false)], CancellationToken.None);
 
         Assert.True(results[ids[0]].Stopped);
         Assert.True(results[ids[1]].Stopped);
@@ -103,6 +103,8 @@ public class Ec2AdapterTests(MotoServer moto)
         Assert.Equal("InvalidInstanceID.NotFound", results[gone].Error!.Code);
         Assert.Equal("EC2:StopInstances", results[gone].Error!.Operation);
         foreach (var id in ids) Assert.Contains(await _fleet.StateOfAsync(id), new[] { "stopping", "stopped" });
-        Assert.Equal(4, _calls.Count("EC2:StopInstances")); // the batch, then one per instance to isolate the bad one
+        // The batch, then halves until the bad one stands alone: [a] ok, [gone, b] refused, [gone] refused, [b] ok.
+        Assert.Equal(5, _calls.Count("EC2:StopInstances"));
+        Assert.Equal(4, _calls.IsolationTotal);
     }
 }

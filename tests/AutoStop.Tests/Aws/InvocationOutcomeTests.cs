@@ -30,7 +30,7 @@ public class InvocationOutcomeTests
     [InlineData("Cancelled", "Cancelled", null, ProbeStatus.Failed)]
     public void TerminalStatusesBecomeOutcomes(string status, string? details, string? output, ProbeStatus expected)
     {
-        var outcome = SsmProbeRunner.ToOutcome(Invocation(status, details, output), "cmd-1");
+        var outcome = SsmProbeRunner.ToOutcome(Invocation(status, details, output), "cmd-1").Outcome;
         Assert.NotNull(outcome);
         Assert.Equal(expected, outcome!.Status);
         Assert.Equal("cmd-1", outcome.CommandId);
@@ -43,13 +43,13 @@ public class InvocationOutcomeTests
     [InlineData("Delayed")]
     [InlineData("Cancelling")]
     public void UnfinishedInvocationsAreStillWaitedFor(string status) =>
-        Assert.Null(SsmProbeRunner.ToOutcome(Invocation(status), "cmd-1"));
+        Assert.Null(SsmProbeRunner.ToOutcome(Invocation(status), "cmd-1").Outcome);
 
     [Fact]
     public void AnOutputTruncatedBySsmIsInvalid()
     {
         var truncated = ValidLine[..^1] + new string(' ', 2600);
-        var outcome = SsmProbeRunner.ToOutcome(Invocation("Success", output: truncated[..2500]), "cmd-1");
+        var outcome = SsmProbeRunner.ToOutcome(Invocation("Success", output: truncated[..2500]), "cmd-1").Outcome;
         Assert.Equal(ProbeStatus.InvalidOutput, outcome!.Status);
     }
 
@@ -58,7 +58,7 @@ public class InvocationOutcomeTests
     {
         // The probe prints its line (zero counts, and why) but exits 3: the zeros must never read as "idle".
         var line = ValidLine.Replace("\"sshSessions\":1", "\"sshSessions\":0").Replace("\"errors\":[]", "\"errors\":[\"ps failed\"]");
-        var outcome = SsmProbeRunner.ToOutcome(Invocation("Failed", "Failed", line + "\n", code: 3), "cmd-1");
+        var outcome = SsmProbeRunner.ToOutcome(Invocation("Failed", "Failed", line + "\n", code: 3), "cmd-1").Outcome;
 
         Assert.Equal(ProbeStatus.Failed, outcome!.Status);
         Assert.Null(outcome.Report);

@@ -25,8 +25,8 @@ public class MotoTickTests(MotoServer moto)
         var ids = await _fleet.LaunchAsync(3, (key, "true"), (key + ":IdleSince", "2020-01-01T00:00:00Z"));
         var config = AutoStopConfig.FromEnvironment(n => n switch { "AUTOSTOP_TAG_KEY" => key, "AUTOSTOP_PROBE_TIMEOUT_SECONDS" => "5", _ => null });
         var calls = new ApiCallLog();
-        var ports = new AwsPorts(new Ec2InstanceInventory(_fleet.Ec2, calls), new SsmProbeRunner(_fleet.Ssm, calls, TimeProvider.System),
-            new Ec2InstanceActions(_fleet.Ec2, calls), calls);
+        var ports = new AwsPorts(new Ec2InstanceInventory(_fleet.Ec2, calls), new SsmProbeRunner(_fleet.Ssm, calls, TimeProvider.System, key),
+            new SsmSessionHistory(_fleet.Ssm, calls), new Ec2InstanceActions(_fleet.Ec2, calls), calls);
         var stdout = new StringWriter();
         var sink = new JsonLineSink(stdout);
         var runner = new TickRunner(config, ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);

@@ -31,7 +31,8 @@ public class LambdaDryRunTests
         var config = Config(("AUTOSTOP_DRY_RUN", dryRunSetting));
         var sink = new JsonLineSink(_stdout);
         var runner = new TickRunner(config, _aws.Ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);
-        var host = new LambdaHost(_runtime, _ => null, _ => runner, TimeProvider.System, _stderr);
+        // The payloads carry a fixed 2026 time: no skew check against the real clock (EventSkewTests cover it).
+        var host = new LambdaHost(_runtime, n => n == "AUTOSTOP_EVENT_MAX_SKEW_MINUTES" ? "off" : null, _ => runner, TimeProvider.System, _stderr);
         var invocation = new Invocation("req-1", DateTimeOffset.UtcNow.AddSeconds(60), null, null, Encoding.UTF8.GetBytes(payload));
         await host.HandleAsync(runner, invocation, CancellationToken.None);
     }

@@ -32,7 +32,7 @@ public class ConfigTests
     [InlineData("AUTOSTOP_DRY_RUN", "yes", "true or false")]
     [InlineData("AUTOSTOP_TAG_KEY", "aws:stop", "not starting with 'aws:'")]
     [InlineData("AUTOSTOP_PROBE_DOCUMENT", "a b", "SSM document name")]
-    [InlineData("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "0", "5 to 600")]
+    [InlineData("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "0", "5 to 120")]
     [InlineData("AUTOSTOP_METRIC_NAMESPACE", "AWS/EC2", "not starting with AWS/")]
     [InlineData("AUTOSTOP_BUSY_LOAD_PER_CPU", "-1", "0.01 to 64")]
     [InlineData("AUTOSTOP_IGNORE_IDLE_TERMINALS_AFTER", "0", "1 to 10080")]

@@ -10,21 +10,24 @@ namespace AutoStop.Tests.Policy;
 public class IdlePolicyTests
 {
     public sealed record Case(string Name, InstanceRecord Instance, ProbeOutcome Probe, DecisionAction Action, string Reason,
-        bool DryRun = false, AutoStopConfig? Config = null, DateTimeOffset? At = null)
+        bool DryRun = false, AutoStopConfig? Config = null, DateTimeOffset? At = null, ActivityEvidence? Evidence = null)
     {
         public override string ToString() => Name;
     }
 
     private static readonly ProbeOutcome Idle = Ok(Report());
     private static string Ago(int minutes) => Time(Now.AddMinutes(-minutes));
+    private static InstanceRecord Hibernatable(params (string Key, string Value)[] tags) => Instance(tags: tags) with { HibernationConfigured = true };
+    private static ProbeReport Mosh(long ttyIdle) => Report(ttyIdle: ttyIdle, users: "alice") with { RemoteShellSessions = 1, RemoteShellKinds = ["mosh-server"] };
 
     public static TheoryData<Case> Cases() => new()
     {
         // stop / hibernate / would-stop
         new Case("idle past threshold stops", Instance(tags: ("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("exactly at threshold stops", Instance(tags: ("AutoStop:IdleSince", Ago(15))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
-        new Case("hibernate action", Instance(tags: [("AutoStop:IdleSince", Ago(20)), ("AutoStop:Action", "hibernate")]), Idle, DecisionAction.Hibernate, ReasonCodes.IdleThresholdReached),
-        new Case("global hibernate", Instance(tags: ("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.Hibernate, ReasonCodes.IdleThresholdReached, Config: Config(("AUTOSTOP_ACTION", "hibernate"))),
+        new Case("hibernate action", Hibernatable(("AutoStop:IdleSince", Ago(20)), ("AutoStop:Action", "hibernate")), Idle, DecisionAction.Hibernate, ReasonCodes.IdleThresholdReached),
+        new Case("global hibernate", Hibernatable(("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.Hibernate, ReasonCodes.IdleThresholdReached, Config: Config(("AUTOSTOP_ACTION", "hibernate"))),
+        new Case("hibernate without hibernation configured is a plain stop", Instance(tags: [("AutoStop:IdleSince", Ago(20)), ("AutoStop:Action", "hibernate")]), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("dry run would stop", Instance(tags: ("AutoStop:IdleSince", Ago(20))), Idle, DecisionAction.WouldStop, ReasonCodes.DryRun, DryRun: true),
         // keep: activity
         new Case("ssh session", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(ssh: 1, users: "alice")), DecisionAction.Keep, ReasonCodes.ActiveSessions),
@@ -41,11 +44,26 @@ public class IdlePolicyTests
         new Case("fresh terminal still counts with limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Report(ssh: 1, ttyIdle: 60)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
         new Case("notty connection defeats terminal limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Report(ssh: 2, noTty: 1, ttyIdle: 3 * 3600)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
         new Case("idle terminal counts when limit off", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(ssh: 1, ttyIdle: 9 * 3600)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("mosh session", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Mosh(ttyIdle: 30)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("forgotten mosh terminal ignored after limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Mosh(ttyIdle: 3 * 3600)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("fresh mosh terminal counts with limit", Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:IgnoreIdleTerminalsAfter", "30")]), Ok(Mosh(ttyIdle: 60)), DecisionAction.Keep, ReasonCodes.ActiveSessions),
+        new Case("package manager at work", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report() with { SystemBusy = ["apt-get (pid 4242)"] }), DecisionAction.Keep, ReasonCodes.SystemBusy),
+        new Case("system busy even in dry run", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report() with { SystemBusy = ["cloud-init (pid 77)"] }), DecisionAction.Keep, ReasonCodes.SystemBusy, DryRun: true),
+        new Case("session manager lists an open session", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Keep, ReasonCodes.ActiveSessions, Evidence: new(SsmSessionOpen: true)),
         // keep: idle but not yet
         new Case("first idle tick", Instance(), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
         new Case("idle below threshold", Instance(tags: ("AutoStop:IdleSince", Ago(10))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
         new Case("tag threshold longer", Instance(tags: [("AutoStop:IdleSince", Ago(20)), ("AutoStop:IdleMinutes", "30")]), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
         new Case("login between ticks restarts idle time", Instance(tags: ("AutoStop:IdleSince", Ago(30))), Ok(Report(loginAge: 4 * 60)), DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("logout between ticks restarts idle time", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(loginAge: 57 * 60) with { LastLogoutAgeSeconds = 2 * 60 }), DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("old logout does not matter", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report() with { LastLogoutAgeSeconds = 3 * 3600 }), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("session manager session ended between ticks", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(LastSsmSessionEnd: Now.AddMinutes(-6))),
+        new Case("session manager session still closing", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(LastSsmSessionEnd: DateTimeOffset.MaxValue)),
+        new Case("last tick seen in use", Instance(tags: ("AutoStop:IdleSince", Ago(110))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(LastSeenInUse: Now.AddMinutes(-5))),
+        new Case("future IdleSince is rewritten, not trusted", Instance(tags: ("AutoStop:IdleSince", Time(Now.AddDays(2)))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
+        new Case("absurd login age is no evidence", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(loginAge: 64_000_000_000)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("no session history: no idle stop", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Skip, ReasonCodes.NoSessionHistory, Evidence: new(SessionHistoryKnown: false)),
+        new Case("no session history does not hide sessions", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(ssh: 1)), DecisionAction.Keep, ReasonCodes.ActiveSessions, Evidence: new(SessionHistoryKnown: false)),
         new Case("old login does not matter", Instance(tags: ("AutoStop:IdleSince", Ago(30))), Ok(Report(loginAge: 3 * 3600)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("boot grace", Instance(launch: Now.AddMinutes(-5)), Idle, DecisionAction.Keep, ReasonCodes.BootGrace),
         new Case("stale IdleSince before a restart by hand", Instance(launch: Now.AddMinutes(-20), tags: ("AutoStop:IdleSince", Ago(600))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
@@ -75,6 +93,8 @@ public class IdlePolicyTests
         new Case("probe timed out", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.TimedOut, "30 s"), DecisionAction.Skip, ReasonCodes.ProbeTimedOut),
         new Case("probe undeliverable", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Undeliverable, "Undeliverable"), DecisionAction.Skip, ReasonCodes.ProbeUndeliverable),
         new Case("probe invalid output", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.InvalidOutput, "not JSON"), DecisionAction.Skip, ReasonCodes.ProbeInvalidOutput),
+        new Case("no room for AutoStop's tags", Instance(tags: [.. Enumerable.Range(0, 48).Select(i => ($"team:{i}", "x"))]), Idle, DecisionAction.Skip, ReasonCodes.TagLimit),
+        new Case("IAM refused the probe", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Failed, "refused") with { CallFailure = new AutoStop.Aws.AwsFailure("SSM:SendCommand", "AccessDeniedException", "not authorized") }, DecisionAction.Skip, ReasonCodes.AccessDenied),
         new Case("probe failure wins over dry run", Instance(tags: ("AutoStop:IdleSince", Ago(60))), ProbeOutcome.Failure(ProbeStatus.Failed, "x"), DecisionAction.Skip, ReasonCodes.ProbeFailed, DryRun: true),
     };
 
@@ -84,7 +104,7 @@ public class IdlePolicyTests
     {
         var config = c.Config ?? Config();
         var screen = InstanceScreen.Screen(c.Instance, config);
-        var decision = screen.Skip ?? IdlePolicy.Decide(new PolicyInput(c.Instance, screen.Settings!, c.Probe, c.At ?? Now, c.DryRun));
+        var decision = screen.Skip ?? IdlePolicy.Decide(new PolicyInput(c.Instance, screen.Settings!, c.Probe, c.At ?? Now, c.DryRun, c.Evidence));
         Assert.Equal(c.Reason, decision.Reason);
         Assert.Equal(c.Action, decision.Action);
         Assert.False(string.IsNullOrWhiteSpace(decision.Message));
@@ -94,8 +114,8 @@ public class IdlePolicyTests
     public void EveryReasonCodeIsCoveredByATableRowOrTheTick()
     {
         var covered = ((IEnumerable<object[]>)Cases()).Select(row => ((Case)row[0]).Reason).ToHashSet();
-        // deadline and stop-failed are produced by the tick, not the policy: TickRunnerTests cover them.
-        covered.UnionWith([ReasonCodes.Deadline, ReasonCodes.StopFailed]);
+        // These are produced by the tick (acting, or guarding the policy), not the policy: TickRunnerTests and TrustRuleTests cover them.
+        covered.UnionWith([ReasonCodes.Deadline, ReasonCodes.StopFailed, ReasonCodes.StaleObservation, ReasonCodes.TagWriteFailed, ReasonCodes.PolicyError]);
         Assert.Empty(ReasonCodes.All.Except(covered));
     }
 
@@ -170,5 +190,30 @@ public class IdlePolicyTests
         Assert.Null(screen.Skip);
         var decision = IdlePolicy.Decide(new PolicyInput(instance, screen.Settings!, Idle, Now, false));
         Assert.Equal(DecisionAction.Stop, decision.Action);
+    }
+
+    [Fact]
+    public void DryRunSaysWhatWouldReallyHappen()
+    {
+        var notConfigured = Instance(tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:Action", "hibernate")]);
+        var configured = notConfigured with { HibernationConfigured = true };
+        string Message(InstanceRecord i) => IdlePolicy.Decide(new PolicyInput(i, InstanceScreen.Screen(i, Config()).Settings!, Idle, Now, DryRun: true)).Message;
+
+        Assert.Contains("would hibernate", Message(configured));
+        Assert.DoesNotContain("would hibernate", Message(notConfigured));
+        Assert.Contains("would stop (hibernation is not configured", Message(notConfigured));
+    }
+
+    [Fact]
+    public void TheIdleClockStartsAtTheLatestEvidenceAndNamesIt()
+    {
+        var instance = Instance(tags: ("AutoStop:IdleSince", Ago(90)));
+        var settings = InstanceScreen.Screen(instance, Config()).Settings!;
+        var report = Report(loginAge: 50 * 60) with { LastLogoutAgeSeconds = 12 * 60 };
+        var decision = IdlePolicy.Decide(new PolicyInput(instance, settings, Ok(report), Now, false, new ActivityEvidence(LastSsmSessionEnd: Now.AddMinutes(-20))));
+
+        Assert.Equal(12 * 60, decision.IdleSeconds);
+        Assert.Contains("last logout 12 min ago", decision.Message);
+        Assert.Null(decision.StateChange.SetIdleSince); // the stored upper bound stays; evidence only moves the start later
     }
 }

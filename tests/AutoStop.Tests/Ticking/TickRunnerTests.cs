@@ -56,9 +56,12 @@ public class TickRunnerTests
         var tick = Lines("tick").Single();
         Assert.Equal(2, tick.GetProperty("stopped").GetInt32());
         Assert.Equal(1, tick.GetProperty("failed").GetInt32());
-        // StoppedAt is written only for the instances that really stopped.
-        var stoppedAt = _aws.SetTagCalls.Single(c => c.Key == "AutoStop:StoppedAt");
-        Assert.Equal(["i-01", "i-03"], stoppedAt.Ids.Order());
+        // StoppedAt goes on before the stop (so no stop is ever without it), and comes off the one EC2 refused.
+        Assert.True(_aws.Instances["i-01"].Tags.ContainsKey("AutoStop:StoppedAt"));
+        Assert.True(_aws.Instances["i-03"].Tags.ContainsKey("AutoStop:StoppedAt"));
+        Assert.False(_aws.Instances["i-02"].Tags.ContainsKey("AutoStop:StoppedAt"));
+        Assert.Equal(["AutoStop:StoppedAt"], DecisionFor("i-01").GetProperty("tagsWritten").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(failed.TryGetProperty("tagsWritten", out _));
     }
 
     [Fact]
@@ -129,7 +132,9 @@ public class TickRunnerTests
     {
         AddIdle("i-01", tags: ("AutoStop:Action", "hibernate"));
         AddIdle("i-02", tags: ("AutoStop:Action", "hibernate"));
-        _aws.NoHibernation.Add("i-02");
+        AddIdle("i-03", tags: ("AutoStop:Action", "hibernate"));
+        foreach (var id in new[] { "i-01", "i-02" }) _aws.Instances[id] = _aws.Instances[id] with { HibernationConfigured = true };
+        _aws.NoHibernation.Add("i-02"); // configured, yet EC2 refuses it on its own: a plain stop
 
         await Runner().RunTickAsync(At(Now), CancellationToken.None);
 
@@ -137,6 +142,11 @@ public class TickRunnerTests
         var fallback = DecisionFor("i-02");
         Assert.Equal("stop", fallback.GetProperty("action").GetString());
         Assert.Equal("hibernation-not-supported", fallback.GetProperty("fallback").GetString());
+        // Not configured for hibernation: never asked to hibernate (EC2 would refuse the whole batch), stopped and said so.
+        var notConfigured = DecisionFor("i-03");
+        Assert.Equal("stop", notConfigured.GetProperty("action").GetString());
+        Assert.Equal("hibernation-not-configured", notConfigured.GetProperty("fallback").GetString());
+        Assert.DoesNotContain(_aws.StopCalls, c => c.Hibernate && c.Ids.Contains("i-03"));
         Assert.All(_aws.Instances.Values, i => Assert.Equal("stopped", i.State));
     }
 
@@ -150,7 +160,11 @@ public class TickRunnerTests
         await Runner().RunTickAsync(At(Now), CancellationToken.None);
 
         Assert.Empty(_aws.StopCalls);
-        Assert.Equal(statuses.Count, Lines("tick").Single().GetProperty("probeFailures").GetInt32());
+        var tick = Lines("tick").Single();
+        // Delivered but failed (alarm-worthy) apart from cannot-be-observed-at-all (a standing condition).
+        Assert.Equal(4, tick.GetProperty("probeFailures").GetInt32()); // timed out, failed, invalid output, not probed
+        Assert.Equal(3, tick.GetProperty("unobservable").GetInt32()); // not managed, unsupported platform, undeliverable
+        Assert.Equal(statuses.Count, tick.GetProperty("probeFailures").GetInt32() + tick.GetProperty("unobservable").GetInt32());
     }
 
     [Fact]

@@ -25,12 +25,16 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
 
     /// <summary>Serves invocations until <paramref name="cancellationToken"/> fires (Lambda just freezes or kills the process).
     /// Returns 1 after reporting an init error, or when the Runtime API says to exit.</summary>
+    /// <summary>The configuration read at init (or, when HandleAsync is called on its own, on the first invocation).</summary>
+    private AutoStopConfig? _config;
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         ITickHandler handler;
         try
         {
-            handler = createHandler(AutoStopConfig.FromEnvironment(environment));
+            _config = AutoStopConfig.FromEnvironment(environment);
+            handler = createHandler(_config);
         }
         catch (Exception e) // anything (a bad region, an AWS client that cannot be built): Lambda must hear why
         {
@@ -67,7 +71,17 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
         // The AWS SDK and X-Ray read the trace id from here.
         Environment.SetEnvironmentVariable("_X_AMZN_TRACE_ID", invocation.TraceId);
 
-        var trigger = ScheduledEventParser.TryParse(invocation.Payload, out var parseError);
+        AutoStopConfig config;
+        try { config = _config ??= AutoStopConfig.FromEnvironment(environment); }
+        catch (ConfigException e)
+        {
+            var message = "Invalid AutoStop configuration; nothing was done: " + string.Join(" ", e.Problems);
+            await stderr.WriteLineAsync(message);
+            await runtime.ReportInvocationErrorAsync(invocation.RequestId, InvalidConfigurationError, message, cancellationToken);
+            return;
+        }
+
+        var trigger = ScheduledEventParser.TryParse(invocation.Payload, clock.GetUtcNow(), config.EventMaxSkew, out var parseError);
         if (trigger is null)
         {
             await stderr.WriteLineAsync(parseError);

@@ -28,8 +28,14 @@ public static class ScheduledEventParser
     private const string Allowed = "Allowed: an empty payload, {}, {\"time\":\"2026-11-23T10:05:00Z\"} (EventBridge Scheduler), " +
         "or an EventBridge \"Scheduled Event\"; each may add \"dryRun\":true.";
 
-    /// <summary>Parses the payload; returns null and a message naming what is wrong when it is not one of the accepted shapes.</summary>
-    public static TickTrigger? TryParse(ReadOnlySpan<byte> payload, out string error)
+    /// <summary>
+    /// Parses the payload; returns null and a message naming what is wrong when it is not one of the accepted shapes,
+    /// or when its time is further than <paramref name="maxSkew"/> from <paramref name="clockNow"/> either way
+    /// (null: not checked, AUTOSTOP_EVENT_MAX_SKEW_MINUTES=off). The payload's time becomes the policy's now: a far-future
+    /// one (2099-01-01) would make every idle instance idle past its threshold at once, a far-past one would write an old
+    /// IdleSince; neither comes from a real schedule, which delivers within a minute or drops the event.
+    /// </summary>
+    public static TickTrigger? TryParse(ReadOnlySpan<byte> payload, DateTimeOffset clockNow, TimeSpan? maxSkew, out string error)
     {
         error = "";
         if (payload.Trim(" \t\r\n"u8).IsEmpty) return new TickTrigger(null);
@@ -60,10 +66,24 @@ public static class ScheduledEventParser
         if (parsed.Time is null) return new TickTrigger(null, parsed.DryRun == true, parsed.DryRun == false);
         if (!SettingValues.TryParseTime(parsed.Time, out var now))
         {
-            error = $"The invocation payload's time '{parsed.Time}' is not allowed: use an ISO-8601 time with Z or an offset, e.g. 2026-11-23T10:05:00Z.";
+            error = $"The invocation payload's time '{parsed.Time}' is not allowed: use an ISO-8601 time: {SettingValues.TimeForms}.";
+            return null;
+        }
+        if (maxSkew is { } limit && (now - clockNow).Duration() > limit)
+        {
+            var ahead = now > clockNow;
+            error = $"The invocation payload's time '{parsed.Time}' is {Span((now - clockNow).Duration())} {(ahead ? "ahead of" : "behind")} the clock " +
+                $"({SettingValues.FormatTime(clockNow)}); at most {Span(limit)} either way is allowed (AUTOSTOP_EVENT_MAX_SKEW_MINUTES: auto is the larger of " +
+                "15 minutes and two schedule periods; off for a virtual clock). Nothing was done: a time that far off would decide every instance's idle time wrongly.";
             return null;
         }
         return new TickTrigger(now, parsed.DryRun == true, parsed.DryRun == false);
+    }
+
+    private static string Span(TimeSpan span)
+    {
+        var minutes = (long)Math.Ceiling(span.TotalMinutes);
+        return minutes < 120 ? $"{minutes} min" : minutes < 2880 ? $"{minutes / 60} h {minutes % 60} min" : $"{minutes / 1440} days";
     }
 
     private static string Describe(JsonTokenType token) => token switch

@@ -1,0 +1,239 @@
+using AutoStop.Aws;
+using AutoStop.Configuration;
+using AutoStop.Policy;
+using AutoStop.Reporting;
+
+namespace AutoStop.Acting;
+
+/// <summary>
+/// Carries out decisions: stops (or hibernates) and writes AutoStop's tags, and writes each decision line as soon as the
+/// instance's outcome is known. A batch's stops go out at once, on a look no older than the observation-age bound;
+/// tag transitions of the instances left running are written together at the end of the tick (one call per kind of
+/// change, not per instance).
+/// Rules it keeps: nothing is stopped without its decision line and its StoppedAt tag (StoppedAt is written first, and an
+/// instance whose StoppedAt cannot be written is not stopped); no call starts that could not finish before the deadline;
+/// one instance's refusal never fails another's action (the AWS adapters isolate batches).
+/// </summary>
+public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, DecisionLog log, TimeProvider clock, DateTimeOffset now)
+{
+    private readonly List<DecisionRecord> _waiting = [];
+    private readonly List<DecisionRecord> _done = [];
+
+    private string IdleSinceKey => config.TagPrefix + InstanceSettingsReader.IdleSinceTag;
+    private string StoppedAtKey => config.TagPrefix + InstanceSettingsReader.StoppedAtTag;
+
+    /// <summary>Every decision, as its line was written.</summary>
+    public IReadOnlyList<DecisionRecord> Done => _done;
+
+    /// <summary>True when the deadline kept a decided stop from being sent.</summary>
+    public bool DeadlineReached { get; private set; }
+
+    /// <summary>Writes the line of a decision that needs no action (screened out, not observed and nothing to store).</summary>
+    public void Record(DecisionRecord record)
+    {
+        if (record.Decision.StateChange.IsNone && !record.Decision.StopsInstance) Write(record);
+        else _waiting.Add(record);
+    }
+
+    /// <summary>Stops what this batch decided to stop, now; the rest wait for <see cref="FinishAsync"/>.</summary>
+    public async Task ActAsync(IReadOnlyList<DecisionRecord> batch, CancellationToken cancellationToken)
+    {
+        var stops = new List<DecisionRecord>();
+        foreach (var record in batch)
+        {
+            if (record.Decision.StopsInstance) stops.Add(record);
+            else Record(record);
+        }
+        if (stops.Count == 0) return;
+
+        // The intent tag, the stop and a clean-up must all fit before the deadline.
+        var needed = aws.Calls.Required("EC2:CreateTags") + aws.Calls.Required("EC2:StopInstances") + aws.Calls.Required("EC2:DeleteTags");
+        if (aws.Calls.TimeLeft < needed)
+        {
+            DeadlineReached = true;
+            foreach (var record in stops)
+                Write(Skipped(record, ReasonCodes.Deadline, $"Decided to {Verb(record)} ({record.Decision.Message}) but the tick deadline was too close to act; left running for the next tick."));
+            return;
+        }
+
+        var (fresh, stale) = SplitByAge(stops);
+        foreach (var record in stale) _waiting.Add(StaleSkip(record));
+
+        // StoppedAt first: an instance AutoStop stops always carries it, even when the tick is cut short right after.
+        var nowText = SettingValues.FormatTime(now);
+        var tagFailures = await Guard(() => aws.Actions.SetTagAsync(fresh.Select(r => r.Instance.InstanceId).ToList(), StoppedAtKey, nowText, cancellationToken),
+            fresh, "EC2:CreateTags");
+        var tagged = new List<DecisionRecord>();
+        foreach (var record in fresh)
+        {
+            if (tagFailures.TryGetValue(record.Instance.InstanceId, out var failure))
+            {
+                log.Error(now, failure, record.Instance.InstanceId, $"Could not write {StoppedAtKey} before stopping, so the instance was not stopped");
+                Write(Skipped(record, AwsErrors.IsAccessDenied(failure) ? ReasonCodes.AccessDenied : ReasonCodes.TagWriteFailed,
+                    $"{record.Decision.Message} Not stopped: {StoppedAtKey} could not be written first ({failure.Code}: {failure.Message}).") with { ActionError = failure });
+            }
+            else tagged.Add(record with { TagsWritten = [.. record.TagsWritten ?? [], StoppedAtKey] });
+        }
+
+        // The intent tag took time: look at the ages again right before the stop.
+        var (toStop, staleNow) = SplitByAge(tagged);
+        var sentAt = clock.GetUtcNow();
+        var results = toStop.Count == 0 ? new Dictionary<string, StopResult>()
+            : await GuardStop(toStop, cancellationToken);
+
+        var undo = staleNow.Select(StaleSkip).ToList();
+        var lines = new List<DecisionRecord>();
+        foreach (var record in toStop)
+        {
+            var age = (long)(sentAt - record.ObservedAt!.Value).TotalMilliseconds;
+            var result = results.TryGetValue(record.Instance.InstanceId, out var r) ? r
+                : new StopResult(false, false, new AwsFailure("EC2:StopInstances", "NoResult", "EC2 returned no result for this instance"));
+            if (result.Error is { Code: AwsCall.DeadlineCode, Message: AwsCall.CutShortMessage } cut)
+            {
+                // Sent, but cut short: EC2 may have stopped it. The line says so; StoppedAt stays, so the next tick knows either way.
+                DeadlineReached = true;
+                lines.Add(record with { ObservationAgeMs = age, ActionError = cut, Decision = record.Decision with {
+                    Message = record.Decision.Message + " StopInstances was cut short at the tick deadline: EC2 may or may not have stopped it; the next tick will see." } });
+            }
+            else if (result.Error is { } error)
+            {
+                log.Error(now, error, record.Instance.InstanceId, "Stopping the instance failed");
+                if (error.Code == AwsCall.DeadlineCode) DeadlineReached = true;
+                var reason = error.Code == AwsCall.DeadlineCode ? ReasonCodes.Deadline
+                    : AwsErrors.IsAccessDenied(error) ? ReasonCodes.AccessDenied : ReasonCodes.StopFailed;
+                undo.Add(Skipped(record, reason, $"{record.Decision.Message} EC2 refused the stop: {error.Code}: {error.Message}") with { ActionError = error, ObservationAgeMs = age });
+            }
+            else
+            {
+                var fellBack = result.HibernateFellBack;
+                lines.Add(record with
+                {
+                    ObservationAgeMs = age,
+                    Decision = fellBack ? record.Decision with { Action = DecisionAction.Stop, Message = record.Decision.Message + " EC2 refused hibernation for this instance, so it was stopped instead." } : record.Decision,
+                    Fallback = fellBack ? "hibernation-not-supported" : record.Fallback ?? record.Decision.Fallback,
+                });
+            }
+        }
+        foreach (var record in lines) Write(record);
+
+        // Not stopped after all: take the intent tag back (best effort; a running instance with StoppedAt only resets its idle clock).
+        if (undo.Count > 0)
+        {
+            var removeFailures = await Guard(() => aws.Actions.RemoveTagsAsync(undo.Select(r => r.Instance.InstanceId).ToList(), [StoppedAtKey], cancellationToken), undo, "EC2:DeleteTags");
+            foreach (var record in undo)
+                Write(removeFailures.ContainsKey(record.Instance.InstanceId) ? record : record with { TagsWritten = null, TagsRemoved = null });
+        }
+    }
+
+    /// <summary>Writes the idle-state tag transitions of everything not yet written, one call per kind of change, then their lines.</summary>
+    public async Task FinishAsync(CancellationToken cancellationToken)
+    {
+        var nowText = SettingValues.FormatTime(now);
+        var changes = new TagChange[]
+        {
+            new(d => d.StateChange.SetIdleSince is not null, [IdleSinceKey], Set: true),
+            new(d => d.StateChange is { ClearIdleSince: true, ClearStoppedAt: true }, [IdleSinceKey, StoppedAtKey], Set: false),
+            new(d => d.StateChange is { ClearIdleSince: true, ClearStoppedAt: false }, [IdleSinceKey], Set: false),
+            new(d => d.StateChange is { ClearIdleSince: false, ClearStoppedAt: true }, [StoppedAtKey], Set: false),
+        };
+        var records = _waiting.ToList();
+        _waiting.Clear();
+        var failedClears = new List<int>();
+        foreach (var change in changes)
+        {
+            var indexes = Enumerable.Range(0, records.Count).Where(i => change.Applies(records[i].Decision)).ToList();
+            if (indexes.Count == 0) continue;
+            var ids = indexes.Select(i => records[i].Instance.InstanceId).ToList();
+            var failures = await Guard(() => change.Set
+                ? aws.Actions.SetTagAsync(ids, change.Keys[0], nowText, cancellationToken)
+                : aws.Actions.RemoveTagsAsync(ids, change.Keys, cancellationToken), indexes.Select(i => records[i]).ToList(), change.Set ? "EC2:CreateTags" : "EC2:DeleteTags");
+            foreach (var i in indexes)
+            {
+                var record = records[i];
+                if (failures.TryGetValue(record.Instance.InstanceId, out var failure))
+                {
+                    log.Error(now, failure, record.Instance.InstanceId, $"Could not {(change.Set ? "write" : "remove")} {string.Join(", ", change.Keys)}");
+                    if (!change.Set && change.Keys.Contains(IdleSinceKey)) failedClears.Add(i);
+                    continue;
+                }
+                records[i] = change.Set
+                    ? record with { TagsWritten = [.. record.TagsWritten ?? [], .. change.Keys] }
+                    : record with { TagsRemoved = [.. record.TagsRemoved ?? [], .. change.Keys] };
+            }
+        }
+
+        // A stale IdleSince that could not be removed would start the next idle period too early. Overwriting it with
+        // now records this tick, which saw the instance in use, as the earliest the idle clock may start.
+        if (failedClears.Count > 0)
+        {
+            var ids = failedClears.Select(i => records[i].Instance.InstanceId).ToList();
+            var failures = await Guard(() => aws.Actions.SetTagAsync(ids, IdleSinceKey, nowText, cancellationToken), failedClears.Select(i => records[i]).ToList(), "EC2:CreateTags");
+            foreach (var i in failedClears.Where(i => !failures.ContainsKey(records[i].Instance.InstanceId)))
+                records[i] = records[i] with
+                {
+                    TagsWritten = [.. records[i].TagsWritten ?? [], IdleSinceKey],
+                    Decision = records[i].Decision with { Message = records[i].Decision.Message + $" {IdleSinceKey} could not be removed, so it was set to now instead (the idle clock cannot start before this tick)." },
+                };
+        }
+        foreach (var record in records) Write(record);
+    }
+
+    private void Write(DecisionRecord record)
+    {
+        log.Decision(now, record);
+        _done.Add(record);
+    }
+
+    /// <summary>Splits stops into those whose look is fresh enough to act on and those that are not.</summary>
+    private (List<DecisionRecord> Fresh, List<DecisionRecord> Stale) SplitByAge(IEnumerable<DecisionRecord> records)
+    {
+        var now = clock.GetUtcNow();
+        var bound = TimeSpan.FromSeconds(config.MaxObservationAgeSeconds);
+        var fresh = new List<DecisionRecord>();
+        var stale = new List<DecisionRecord>();
+        foreach (var record in records)
+            (record.ObservedAt is { } seen && now - seen <= bound ? fresh : stale).Add(record);
+        return (fresh, stale);
+    }
+
+    private DecisionRecord StaleSkip(DecisionRecord record)
+    {
+        var age = record.ObservedAt is { } seen ? $"{(clock.GetUtcNow() - seen).TotalSeconds:0.#} s old" : "of unknown age";
+        return Skipped(record, ReasonCodes.StaleObservation,
+            $"Decided to {Verb(record)} ({record.Decision.Message}) but the look was {age} when the stop would have gone out (the bound is {config.MaxObservationAgeSeconds} s); left running for the next tick's fresh look.");
+    }
+
+    private static DecisionRecord Skipped(DecisionRecord record, string reason, string message) =>
+        record with { Decision = Decision.Skip(reason, message, record.Decision.ThresholdSeconds, record.Decision.StateChange) with { IdleSeconds = record.Decision.IdleSeconds } };
+
+    private static string Verb(DecisionRecord record) => record.Decision.Action == DecisionAction.Hibernate ? "hibernate" : "stop";
+
+    private async Task<IReadOnlyDictionary<string, StopResult>> GuardStop(List<DecisionRecord> records, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await aws.Actions.StopAsync(records.Select(r => new StopRequest(r.Instance.InstanceId, r.Decision.Action == DecisionAction.Hibernate)).ToList(), cancellationToken);
+        }
+        catch (Exception e) when (!AwsErrors.IsCallerCancellation(e, cancellationToken))
+        {
+            var failure = e is AwsCallException a ? a.Failure : new AwsFailure("EC2:StopInstances", e.GetType().Name, e.Message);
+            return records.ToDictionary(r => r.Instance.InstanceId, _ => new StopResult(false, false, failure));
+        }
+    }
+
+    /// <summary>An adapter that threw instead of answering per instance fails each instance it was given, never the tick.</summary>
+    private static async Task<IReadOnlyDictionary<string, AwsFailure>> Guard(Func<Task<IReadOnlyDictionary<string, AwsFailure>>> call,
+        IReadOnlyList<DecisionRecord> records, string operation)
+    {
+        if (records.Count == 0) return new Dictionary<string, AwsFailure>();
+        try { return await call(); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var failure = e is AwsCallException a ? a.Failure : new AwsFailure(operation, e.GetType().Name, e.Message);
+            return records.ToDictionary(r => r.Instance.InstanceId, _ => failure);
+        }
+    }
+
+    /// <summary>One kind of idle-state tag change, applied to every instance whose decision asks for it.</summary>
+    private sealed record TagChange(Func<Decision, bool> Applies, IReadOnlyList<string> Keys, bool Set);
+}

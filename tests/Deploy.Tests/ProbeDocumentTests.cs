@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using AutoStop.TestSupport;
+using YamlDotNet.RepresentationModel;
+
+namespace AutoStop.Deploy.Tests;
+
+/// <summary>The function runs exactly the probe document the template creates, never an older or newer one: the
+/// document is named after a hash of itself and replaced (not versioned) when it changes, and the function's
+/// environment carries that exact name and version 1.</summary>
+public partial class ProbeDocumentTests
+{
+    private static YamlMappingNode Function => Template.Properties("AutoStopFunction");
+    private static YamlMappingNode Document => Template.Properties("ProbeDocument");
+
+    [Fact]
+    public void TheFunctionNamesExactlyTheDocumentTheTemplateCreatesAndItsOnlyVersion()
+    {
+        var variables = Function["Environment"]["Variables"];
+        // The same text, not a Ref: SAM's version hash sees literal environment values only (see the template comment).
+        Assert.Equal(Document["Name"]["Fn::Sub"].ToString(), variables["AUTOSTOP_PROBE_DOCUMENT"]["Fn::Sub"].ToString());
+        Assert.Matches(@"^AutoStop-\$\{AWS::StackName\}-probe-[0-9a-f]{12}$", Document["Name"]["Fn::Sub"].ToString());
+        Assert.Equal("1", variables["AUTOSTOP_PROBE_DOCUMENT_VERSION"].ToString());
+
+        Assert.Equal("Replace", Document["UpdateMethod"].ToString()); // NewVersion would leave the default version to CloudFormation
+        Assert.Equal("Command", Document["DocumentType"].ToString());
+        Assert.Equal("ProbeDocument", Template.Resource("AutoStopFunction")["DependsOn"].ToString());
+        Assert.Equal("live", Function["AutoPublishAlias"].ToString()); // Scheduler invokes a version: code and env together
+        Assert.Equal("ProbeDocument", Template.Root["Outputs"]["ProbeDocumentName"]["Value"]["Ref"].ToString());
+    }
+
+    [Fact]
+    public void TheNameCarriesTheHashOfTheDocumentResource()
+    {
+        var lines = File.ReadAllLines(Template.Path);
+        var hash = HashIn(lines);
+        // Computed here independently of the generator: SHA-256 of the ProbeDocument resource's lines (key line and
+        // every deeper-indented or blank line after it), trailing spaces trimmed, without the line holding the name.
+        var start = Array.IndexOf(lines, "  ProbeDocument:");
+        Assert.True(start >= 0);
+        var end = start + 1;
+        while (end < lines.Length && (lines[end].Trim().Length == 0 || lines[end].Length - lines[end].TrimStart().Length > 2)) end++;
+        var text = string.Join("\n", lines[start..end].Where(l => !NamePattern().IsMatch(l)).Select(l => l.TrimEnd()));
+        var expected = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
+        Assert.Equal(expected, hash);
+        Assert.True(end - start > 100, "the resource block should hold the whole embedded probe");
+    }
+
+    [Fact]
+    public void ChangingTheProbeOrAnythingElseInTheDocumentChangesTheName()
+    {
+        var directory = Directory.CreateTempSubdirectory("autostop-probe-name-");
+        try
+        {
+            var template = Path.Combine(directory.FullName, "template.yaml");
+            var script = Path.Combine(directory.FullName, "probe.sh");
+            File.Copy(Template.Path, template);
+            File.Copy(RepoPaths.Of("agent", "session-probe.sh"), script);
+            var original = HashIn(File.ReadAllLines(template));
+
+            // Regenerating from the same script changes nothing: the hash is stable.
+            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            Assert.Equal(File.ReadAllText(Template.Path), File.ReadAllText(template));
+
+            // A new probe: --check fails, regenerating gives a new name, in both places.
+            File.AppendAllText(script, "# a change\n");
+            var (staleExit, staleOutput) = Generator("--check", "--template", template, "--script", script);
+            Assert.Equal(1, staleExit);
+            Assert.Contains("differs", staleOutput);
+            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            var afterScript = HashIn(File.ReadAllLines(template));
+            Assert.NotEqual(original, afterScript);
+            Assert.Equal(0, Generator("--check", "--template", template, "--script", script).ExitCode);
+
+            // A change outside the embedded script (the step's timeout) also needs a new name: a custom-named document
+            // cannot be replaced under its old name.
+            var text = File.ReadAllText(template);
+            Assert.Contains("timeoutSeconds: \"60\"", text);
+            File.WriteAllText(template, text.Replace("timeoutSeconds: \"60\"", "timeoutSeconds: \"61\""));
+            Assert.Equal(1, Generator("--check", "--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            var afterContent = HashIn(File.ReadAllLines(template));
+            Assert.NotEqual(afterScript, afterContent);
+
+            // A template whose function does not carry the name is refused, not half-updated.
+            text = File.ReadAllText(template);
+            var envLine = $"            Fn::Sub: AutoStop-${{AWS::StackName}}-probe-{afterContent}";
+            Assert.Contains(envLine, text);
+            File.WriteAllText(template, text.Replace(envLine, "            Fn::Sub: some-other-document"));
+            var (refusedExit, refusedOutput) = Generator("--template", template, "--script", script);
+            Assert.NotEqual(0, refusedExit);
+            Assert.Contains("AUTOSTOP_PROBE_DOCUMENT", refusedOutput);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("aws-autostop")]                                                  // SSM reserves the prefix aws: the name starts with AutoStop-
+    [InlineData("autostop-stack-name-of-the-longest-length-59-characters-xx")]    // the README's limit
+    public void TheNameIsAValidDocumentNameTheFunctionAccepts(string stackName)
+    {
+        Assert.True(stackName.Length <= 59);
+        var name = Template.ProbeDocumentName(stackName);
+        Assert.Matches(@"^[a-zA-Z0-9_\-.]{3,128}$", name); // AWS::SSM::Document Name pattern
+        foreach (var reserved in new[] { "aws", "amazon", "amzn" })
+            Assert.False(name.StartsWith(reserved, StringComparison.OrdinalIgnoreCase), name);
+        var config = AutoStop.Configuration.AutoStopConfig.FromEnvironment(n => n == "AUTOSTOP_PROBE_DOCUMENT" ? name : null);
+        Assert.Equal(name, config.ProbeDocument);
+    }
+
+    private static string HashIn(string[] lines)
+    {
+        var hashes = lines.Select(l => NamePattern().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(2, hashes.Count); // the document's Name and the function's AUTOSTOP_PROBE_DOCUMENT
+        Assert.Single(hashes.Distinct());
+        return hashes[0];
+    }
+
+    private static (int ExitCode, string Output) Generator(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("python3", [RepoPaths.Of("templates", "generate-probe-document"), .. arguments])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(30_000), "the generator did not finish in 30 s");
+        return (process.ExitCode, output.Result + error.Result);
+    }
+
+    [GeneratedRegex(@"AutoStop-\$\{AWS::StackName\}-probe-([0-9a-f]{12})")]
+    private static partial Regex NamePattern();
+}
