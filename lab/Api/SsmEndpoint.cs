@@ -9,7 +9,7 @@ namespace AutoStop.Lab.Api;
 
 /// <summary>
 /// SSM's JSON 1.1 API (X-Amz-Target: AmazonSSM.Op) for Run Command: SendCommand, ListCommandInvocations,
-/// GetCommandInvocation, DescribeInstanceInformation. Invocations move Pending, InProgress, then a final status over
+/// GetCommandInvocation, DescribeInstanceInformation, and Session Manager's DescribeSessions (SsmSessions.cs). Invocations move Pending, InProgress, then a final status over
 /// real (compressed) time; their output is the probe's line built from the scenario at virtual now.
 /// Shapes follow botocore's ssm/2014-11-06 model.
 /// </summary>
@@ -41,6 +41,7 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
                 "ListCommandInvocations" => ListCommandInvocations(request),
                 "GetCommandInvocation" => GetCommandInvocation(request),
                 "DescribeInstanceInformation" => DescribeInstanceInformation(request),
+                "DescribeSessions" => DescribeSessions(request),
                 _ => throw new SsmError("UnknownOperationException", $"The lab does not serve AmazonSSM.{operation}"),
             };
             context.Response.ContentType = "application/x-amz-json-1.1";
@@ -213,7 +214,8 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
         throw new SsmError("InvalidTarget", $"Target key {key} is not valid (the lab supports InstanceIds and tag:<key>).");
     }
 
-    /// <summary>What the instance will answer, decided now (virtual time stands still during a tick).</summary>
+    /// <summary>What the instance will answer. How the command fares (delivered, hangs, fails) is decided at SendCommand
+    /// (virtual now); what a working probe reports is built for the virtual moment it runs, its execution end.</summary>
     private LabInvocation Invoke(LabInstance i, DateTimeOffset now, DateTimeOffset realNow)
     {
         int delivery, execution;
@@ -224,25 +226,26 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
         }
         var deliveredAt = realNow.AddMilliseconds(delivery);
         var hang = i.HasFault(FaultKind.ProbeHang, now);
-        var invocation = new LabInvocation(i.Id, i.Spec.Name, deliveredAt, hang ? null : deliveredAt.AddMilliseconds(execution));
-        if (i.HasFault(FaultKind.Undeliverable, now)) (invocation.FinalStatus, invocation.FinalDetails) = ("Failed", "Undeliverable");
+        DateTimeOffset? doneAt = hang ? null : deliveredAt.AddMilliseconds(execution);
+        var invocation = new LabInvocation(i.Id, i.Spec.Name, deliveredAt, doneAt) { ObservedAt = doneAt is { } d ? fleet.Clock.VirtualAt(d) : null };
+        if (i.HasFault(FaultKind.Undeliverable, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.Started) = ("Failed", "Undeliverable", false);
         else if (i.HasFault(FaultKind.ProbeTimeout, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("TimedOut", "Execution Timed Out", -1);
-        else if (i.HasFault(FaultKind.DeliveryTimeout, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("TimedOut", "Delivery Timed Out", -1);
+        else if (i.HasFault(FaultKind.DeliveryTimeout, now)) (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode, invocation.Started) = ("TimedOut", "Delivery Timed Out", -1, false);
         else if (i.HasFault(FaultKind.ProbeFailed, now))
         {
             (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode) = ("Failed", "Failed", 127);
             invocation.Error = "/var/lib/amazon/ssm/i/document/orchestration/_script.sh: line 3: awk: command not found\n";
         }
         else if (i.HasFault(FaultKind.Garbage, now)) lock (_random) invocation.Output = ProbeSynthesizer.Garbage(_random);
-        else if (i.HasFault(FaultKind.Truncated, now)) invocation.Output = ProbeSynthesizer.Oversized(i, now);
+        else if (i.HasFault(FaultKind.Truncated, now)) invocation.SynthesizeAtObservation(at => ProbeSynthesizer.Oversized(i, at));
         else if (i.Fault(FaultKind.AgentStderr, now) is { } warning)
         {
             // A probe that works but warns: exit 0, Success, and the agent still appends stderr under its ERROR line.
-            invocation.Output = ProbeSynthesizer.Build(i, now);
+            invocation.SynthesizeAtObservation(at => ProbeSynthesizer.Build(i, at));
             invocation.Error = warning.Message ?? "";
         }
         else if (i.Spec.Probe == ProbeMode.Local) invocation.Producing = localProbe.RunInto(invocation);
-        else invocation.Output = ProbeSynthesizer.Build(i, now);
+        else invocation.SynthesizeAtObservation(at => ProbeSynthesizer.Build(i, at));
         return invocation;
     }
 
@@ -289,14 +292,24 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
             ["StandardErrorUrl"] = "",
         };
         if (details)
-            json["CommandPlugins"] = new JsonArray(new JsonObject
+        {
+            var plugin = new JsonObject
             {
                 ["Name"] = "runShellScript",
                 ["Status"] = status,
                 ["StatusDetails"] = statusDetails,
                 ["ResponseCode"] = done ? invocation.ResponseCode : -1,
                 ["Output"] = done ? Truncate(invocation.CombinedOutput, ListOutputLimit) : "",
-            });
+                ["StandardOutputUrl"] = "",
+                ["StandardErrorUrl"] = "",
+            };
+            // botocore CommandPlugin: ResponseStartDateTime "the time the plugin started running", ResponseFinishDateTime
+            // "the time the plugin stopped running". Real time (the function compares them with its own clock); absent
+            // until the plugin has started / finished, and never for one that was not delivered.
+            if (invocation.Started && status != "Pending") plugin["ResponseStartDateTime"] = Epoch(invocation.DeliveredAt);
+            if (invocation.Started && done && invocation.FinishedAt is { } finished) plugin["ResponseFinishDateTime"] = Epoch(finished);
+            json["CommandPlugins"] = new JsonArray(plugin);
+        }
         return json;
     }
 

@@ -30,6 +30,7 @@ public sealed class LocalProbe(string scriptPath)
         }
         invocation.Output = await stdout;
         invocation.Error = await stderr;
+        invocation.ProducedAt = DateTimeOffset.UtcNow;
         invocation.ResponseCode = process.ExitCode;
         if (process.ExitCode != 0) (invocation.FinalStatus, invocation.FinalDetails) = ("Failed", "Failed");
     }

@@ -19,24 +19,33 @@ public static class ProbeSynthesizer
         var live = spec.Sessions.Where(s => s.IsLiveAt(now) && s.From >= instance.LaunchTime).ToList();
         var ssh = live.Where(s => s.Kind == SessionKind.Ssh).ToList();
         var ssm = live.Where(s => s.Kind == SessionKind.Ssm).ToList();
-        var terminals = live.Where(s => s.Kind is SessionKind.Ssh or SessionKind.Ssm && s.Tty).ToList();
-        var lastLogin = spec.Sessions.Where(s => s.Kind == SessionKind.Ssh && s.From <= now).Select(s => (DateTimeOffset?)s.From).Max();
+        var remote = live.Where(s => s.IsRemoteShell).ToList();
+        var terminals = live.Where(s => s.Kind is SessionKind.Ssh or SessionKind.Ssm && s.Tty || s.IsRemoteShell).ToList();
+        // The auth log / wtmp outlive a reboot: logins and logouts before the last start still count.
+        var lastLogin = spec.Sessions.Where(s => s.HasSshLogin && s.From <= now).Select(s => (DateTimeOffset?)s.From).Max();
+        var lastLogout = spec.Sessions.Where(s => s.SshLogout <= now).Select(s => s.SshLogout).Max();
         var keepAlive = spec.KeepAlive.Where(k => k.Contains(now)).Select(k => (DateTimeOffset?)k.To).Max();
         var load = spec.Load.Where(l => l.From <= now && now < l.To).Sum(l => l.Value);
 
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
+            // Field order as agent/session-probe.sh prints them (CONTRACT section 1 adds remoteShell*, lastLogout, systemBusy).
             json.WriteStartObject();
             json.WriteNumber("v", 1);
             json.WriteString("agent", AgentVersion);
             json.WriteNumber("sshSessions", ssh.Count);
             json.WriteNumber("sshNoTtySessions", ssh.Count(s => !s.Tty));
             json.WriteNumber("ssmSessions", ssm.Count);
+            json.WriteNumber("remoteShellSessions", remote.Count);
+            json.WriteStartArray("remoteShellKinds");
+            foreach (var kind in remote.Select(RemoteShellKind).Distinct(StringComparer.Ordinal).Take(4)) json.WriteStringValue(kind);
+            json.WriteEndArray();
             json.WriteStartArray("users");
-            foreach (var user in ssh.Concat(ssm).Select(s => s.User).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(16)) json.WriteStringValue(user);
+            foreach (var user in ssh.Concat(ssm).Concat(remote).Select(s => s.User).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(16)) json.WriteStringValue(user);
             json.WriteEndArray();
             WriteAge("lastLoginAgeSeconds", lastLogin is { } l ? now - l : null);
+            WriteAge("lastLogoutAgeSeconds", lastLogout is { } o ? now - o : null);
             WriteAge("minTtyIdleSeconds", terminals.Count == 0 ? null : terminals.Select(t => TerminalIdle(t, now)).Min());
             WriteAge("keepAliveSeconds", keepAlive is { } k ? k - now : null);
             json.WriteNumber("uptimeSeconds", (long)Math.Max(0, (now - instance.LaunchTime).TotalSeconds));
@@ -44,6 +53,9 @@ public static class ProbeSynthesizer
             json.WriteNumber("cpuCount", spec.Cpus);
             json.WriteNumber("multiplexerSessions", live.Count(s => s.Kind == SessionKind.Tmux));
             json.WriteNumber("preauthConnections", live.Count(s => s.Kind == SessionKind.Preauth));
+            json.WriteStartArray("systemBusy");
+            foreach (var item in SystemBusy(spec, now)) json.WriteStringValue(item);
+            json.WriteEndArray();
             json.WriteStartArray("errors");
             json.WriteEndArray();
             json.WriteEndObject();
@@ -55,6 +67,38 @@ public static class ProbeSynthesizer
             }
         }
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>The process the probe names a remote-shell session by: mosh's per-session mosh-server, Eternal
+    /// Terminal's per-session etterminal (etserver is one daemon without ptys), as agent/session-probe.sh reports them.</summary>
+    private static string RemoteShellKind(SessionSpec session) => session.Kind == SessionKind.Mosh ? "mosh-server" : "etterminal";
+
+    /// <summary>
+    /// What the probe's systemBusy would hold: one item per program, "NAME (pid N)", at most 8, in the probe's words.
+    /// patch is Patch Manager: an ssm-document-worker running AWS-RunPatchBaseline (another SSM command than the probe)
+    /// and the package manager it drives (dnf on Amazon Linux 2023); ssm-command is another SSM command alone.
+    /// Pids are made up but stable per window.
+    /// </summary>
+    internal static IEnumerable<string> SystemBusy(InstanceSpec spec, DateTimeOffset now)
+    {
+        var items = new List<(string Program, string Text)>();
+        for (var n = 0; n < spec.Busy.Count; n++)
+        {
+            var busy = spec.Busy[n];
+            if (!busy.IsLiveAt(now)) continue;
+            var pid = 800 + 37 * n;
+            string Worker(int p) => $"ssm-document-worker: another SSM command (pid {p.ToString(CultureInfo.InvariantCulture)})";
+            string Program(string name, int p) => $"{name} (pid {p.ToString(CultureInfo.InvariantCulture)})";
+            switch (busy.Kind)
+            {
+                case BusyKind.Patch: items.Add(("ssm-document-worker", Worker(pid))); items.Add(("dnf", Program("dnf", pid + 5))); break;
+                case BusyKind.SsmCommand: items.Add(("ssm-document-worker", Worker(pid))); break;
+                case BusyKind.Apt: items.Add(("apt-get", Program("apt-get", pid))); break;
+                case BusyKind.Yum: items.Add(("yum", Program("yum", pid))); break;
+                default: items.Add(("cloud-init", Program("cloud-init", pid))); break;
+            }
+        }
+        return items.DistinctBy(i => i.Program, StringComparer.Ordinal).Take(8).Select(i => i.Text);
     }
 
     /// <summary>A terminal is typed into until IdleAfter, then idle (a forgotten terminal).</summary>

@@ -21,7 +21,9 @@ public static class RunSummary
         var decisions = Events(run.Log, "decision");
 
         var instances = new JsonArray();
-        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0;
+        var observations = Observations(run.Fleet);
+        double? maxObservationAge = null;
+        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0, totalBusyInterrupted = 0;
         double totalWaste = 0, totalRunning = 0;
         foreach (var instance in run.Fleet.Instances)
         {
@@ -30,8 +32,14 @@ public static class RunSummary
             var threshold = TimeSpan.FromMinutes(instance.Spec.Tags.TryGetValue(tagKey + ":IdleMinutes", out var t) && int.TryParse(t, CultureInfo.InvariantCulture, out var tm) ? tm : defaultMinutes);
             var stops = instance.Timeline.Where(c => c.State == "stopping").ToList();
             var interrupted = Interrupted(instance, stops).ToList();
+            // Maintenance a stop cut off (a patch run half applied, a package manager mid-transaction).
+            var busyInterrupted = stops.SelectMany(stop => instance.Spec.Busy.Where(b => b.IsLiveAt(stop.Time)).Select(b => (Busy: b, StopTime: stop.Time))).ToList();
+            totalBusyInterrupted += busyInterrupted.Count;
             var (waste, running) = IdleNotSaved(instance, scenario, threshold);
             var probeFailures = mine.Count(d => d["probeStatus"]?.GetValue<string>() is { } s && s != "ok");
+            var stopObservations = stops.Select(stop => (Stop: stop, ObservedAt: LastObservation(observations, instance.Id, stop.Time))).ToList();
+            foreach (var (stop, observedAt) in stopObservations)
+                if (observedAt is { } o) maxObservationAge = Math.Max(maxObservationAge ?? 0, (stop.Time - o).TotalSeconds);
             totalInterrupted += interrupted.Count;
             totalStops += stops.Count;
             totalProbeFailures += probeFailures;
@@ -48,10 +56,22 @@ public static class RunSummary
                     ["time"] = Time(c.Time), ["state"] = c.State, ["cause"] = c.Cause,
                 }).ToArray()),
                 ["stops"] = new JsonArray(stops.Select(s => (JsonNode)JsonValue.Create(Time(s.Time))!).ToArray()),
+                // Per stop: when it landed and when the last probe that answered before it looked at the instance, both in
+                // virtual time to the millisecond; the age is what the function decided on (null: no probe answered first).
+                ["stopObservations"] = new JsonArray(stopObservations.Select(x => (JsonNode)new JsonObject
+                {
+                    ["time"] = PreciseTime(x.Stop.Time),
+                    ["observedAt"] = x.ObservedAt is { } o ? PreciseTime(o) : null,
+                    ["observationAgeSeconds"] = x.ObservedAt is { } a ? Math.Round((x.Stop.Time - a).TotalSeconds, 3) : null,
+                }).ToArray()),
                 ["sessionsInterrupted"] = new JsonArray(interrupted.Select(s => (JsonNode)new JsonObject
                 {
                     ["kind"] = s.Session.Kind.ToString().ToLowerInvariant(), ["user"] = s.Session.User,
                     ["from"] = Time(s.Session.From), ["to"] = Time(s.Session.To), ["stoppedAt"] = Time(s.StopTime),
+                }).ToArray()),
+                ["busyInterrupted"] = new JsonArray(busyInterrupted.Select(b => (JsonNode)new JsonObject
+                {
+                    ["kind"] = b.Busy.Name, ["from"] = Time(b.Busy.From), ["to"] = Time(b.Busy.To), ["stoppedAt"] = PreciseTime(b.StopTime),
                 }).ToArray()),
                 ["idleMinutesNotSaved"] = Math.Round(waste, 1),
                 ["runningMinutes"] = Math.Round(running, 1),
@@ -95,6 +115,8 @@ public static class RunSummary
                 ["instances"] = run.Fleet.Instances.Count,
                 ["stops"] = totalStops,
                 ["sessionsInterrupted"] = totalInterrupted,
+                ["busyInterrupted"] = totalBusyInterrupted,
+                ["observationAgeSecondsMax"] = maxObservationAge is { } max ? Math.Round(max, 3) : null,
                 ["idleMinutesNotSaved"] = Math.Round(totalWaste, 1),
                 ["runningMinutes"] = Math.Round(totalRunning, 1),
                 ["probeFailures"] = totalProbeFailures,
@@ -126,6 +148,22 @@ public static class RunSummary
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>Every probe that answered (Success), by instance: the virtual moments it looked, in order.</summary>
+    private static Dictionary<string, List<DateTimeOffset>> Observations(LabFleet fleet)
+    {
+        var byInstance = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
+        foreach (var command in fleet.Commands.All())
+            foreach (var invocation in command.Invocations)
+                if (invocation is { FinalStatus: "Success", ObservedAt: { } at })
+                    (byInstance.TryGetValue(invocation.InstanceId, out var list) ? list : byInstance[invocation.InstanceId] = []).Add(at);
+        foreach (var list in byInstance.Values) list.Sort();
+        return byInstance;
+    }
+
+    /// <summary>The last look at the instance at or before <paramref name="stop"/>: the probe the stop was decided on.</summary>
+    private static DateTimeOffset? LastObservation(Dictionary<string, List<DateTimeOffset>> observations, string instanceId, DateTimeOffset stop) =>
+        observations.TryGetValue(instanceId, out var list) ? list.Where(t => t <= stop).Select(t => (DateTimeOffset?)t).LastOrDefault() : null;
+
     /// <summary>A session was interrupted when it was live at a stop, or began while the instance was stopping.</summary>
     private static IEnumerable<(SessionSpec Session, DateTimeOffset StopTime)> Interrupted(LabInstance instance, List<StateChange> stops)
     {
@@ -148,7 +186,8 @@ public static class RunSummary
             if (!wasRunning) idleSince = t; // a start: idle time counts from here
             wasRunning = true;
             running++;
-            var active = instance.Spec.Sessions.Any(s => s.IsPersonSession && s.IsLiveAt(t)) || instance.Spec.KeepAlive.Any(k => k.Contains(t));
+            var active = instance.Spec.Sessions.Any(s => s.IsPersonSession && s.IsLiveAt(t)) || instance.Spec.KeepAlive.Any(k => k.Contains(t))
+                || instance.Spec.Busy.Any(b => b.IsLiveAt(t));
             if (active) { idleSince = t + TimeSpan.FromMinutes(1); continue; }
             if (t - idleSince >= threshold) waste++;
         }
@@ -224,4 +263,6 @@ public static class RunSummary
     private static double? Round(double? value) => value is { } v ? Math.Round(v, 1) : null;
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    private static string PreciseTime(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 }

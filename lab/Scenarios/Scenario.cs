@@ -22,6 +22,9 @@ public sealed record Scenario(
 
     /// <summary>Versions 1..N of the probe document exist (ssm.documentVersions); SendCommand's DocumentVersion must name one.</summary>
     public int DocumentVersions { get; init; } = 1;
+
+    /// <summary>Virtual seconds per real second while a tick runs (clockScale; 1 by default, 0 freezes the clock in a tick).</summary>
+    public double ClockScale { get; init; } = 1;
 }
 
 /// <summary>A uniform range of real milliseconds (the lab compresses time: latencies are real, ticks are virtual).</summary>
@@ -37,20 +40,50 @@ public sealed record ApiFault(string Operation, double ThrottleRate, double Erro
 /// <summary>A token bucket per operation, as AWS throttles: calls beyond it get the service's throttling error.</summary>
 public sealed record RateLimit(string Operation, double PerSecond, int Burst);
 
-public enum SessionKind { Ssh, Ssm, Tmux, Preauth }
+public enum SessionKind { Ssh, Ssm, Tmux, Preauth, Mosh, Et }
 
 /// <summary>One person's session (or a scanner's pre-auth connection) on an instance, from..to in virtual time.</summary>
 /// <param name="IdleAfter">For a terminal: when it stops being typed into (a forgotten terminal); null = in use throughout.</param>
 public sealed record SessionSpec(SessionKind Kind, string User, bool Tty, DateTimeOffset From, DateTimeOffset To, TimeSpan? IdleAfter)
 {
     public bool IsLiveAt(DateTimeOffset t) => From <= t && t < To;
-    /// <summary>What a person would call use: SSH and Session Manager sessions (not multiplexers, not scanners).</summary>
-    public bool IsPersonSession => Kind is SessionKind.Ssh or SessionKind.Ssm;
+    /// <summary>What a person would call use: SSH, Session Manager, mosh and Eternal Terminal sessions (not multiplexers, not scanners).</summary>
+    public bool IsPersonSession => Kind is SessionKind.Ssh or SessionKind.Ssm or SessionKind.Mosh or SessionKind.Et;
+    /// <summary>mosh-server and etserver sessions: a remote-shell server other than sshd holding a pty (CONTRACT section 1).</summary>
+    public bool IsRemoteShell => Kind is SessionKind.Mosh or SessionKind.Et;
+
+    /// <summary>mosh and et start through an SSH login that closes once their server runs (mosh(1): "mosh ... logs in
+    /// via ssh", then the SSH connection is closed; Eternal Terminal authenticates over ssh the same way): the SSH login
+    /// at From, its logout <see cref="BootstrapLogin"/> later. A plain SSH session logs in at From and out at To.</summary>
+    public static readonly TimeSpan BootstrapLogin = TimeSpan.FromSeconds(2);
+
+    /// <summary>When the SSH login behind this session closed (null: no SSH login, or not closed yet at any time).</summary>
+    public DateTimeOffset? SshLogout => Kind switch
+    {
+        SessionKind.Ssh => To,
+        SessionKind.Mosh or SessionKind.Et => From + (BootstrapLogin < To - From ? BootstrapLogin : To - From),
+        _ => null,
+    };
+
+    public bool HasSshLogin => Kind is SessionKind.Ssh or SessionKind.Mosh or SessionKind.Et;
 }
 
 public sealed record TimeWindow(DateTimeOffset From, DateTimeOffset To)
 {
     public bool Contains(DateTimeOffset t) => From <= t && t < To;
+}
+
+public enum BusyKind { Patch, Apt, Yum, CloudInit, SsmCommand }
+
+/// <summary>Maintenance at work on the instance over [From, To): what the probe reports as systemBusy.</summary>
+public sealed record BusySpec(BusyKind Kind, DateTimeOffset From, DateTimeOffset To)
+{
+    public bool IsLiveAt(DateTimeOffset t) => From <= t && t < To;
+
+    public string Name => Kind switch
+    {
+        BusyKind.Patch => "patch", BusyKind.Apt => "apt", BusyKind.Yum => "yum", BusyKind.CloudInit => "cloud-init", _ => "ssm-command",
+    };
 }
 
 /// <summary>A load average over a window (a build running without a session).</summary>
@@ -97,6 +130,9 @@ public sealed record InstanceSpec(
     IReadOnlyList<InstanceFault> Faults)
 {
     public IamSpec Iam { get; init; } = IamSpec.AllowAll;
+
+    /// <summary>busy: maintenance windows (Patch Manager, package managers, cloud-init, another SSM command).</summary>
+    public IReadOnlyList<BusySpec> Busy { get; init; } = [];
 
     /// <summary>The instance's Spot request was cancelled and deleted (EC2 deletes them four hours after cancellation).</summary>
     public bool SpotRequestDeleted { get; init; }

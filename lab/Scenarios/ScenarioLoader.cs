@@ -22,7 +22,7 @@ public static partial class ScenarioLoader
         catch (InvalidOperationException e) { throw new ScenarioException($"not valid YAML or JSON ({e.Message})"); }
         if (stream.Documents.Count != 1) throw new ScenarioException("expected exactly one document");
         var root = new ScenarioNode(stream.Documents[0].RootNode, "");
-        root.OnlyKeys("name", "start", "tickMinutes", "duration", "seed", "functionTimeoutSeconds", "config", "ssm", "apiFaults", "rateLimits", "instances");
+        root.OnlyKeys("name", "start", "tickMinutes", "duration", "seed", "functionTimeoutSeconds", "clockScale", "config", "ssm", "apiFaults", "rateLimits", "instances");
 
         var start = root["start"].Time(DateTimeOffset.UnixEpoch);
         var scenario = new Scenario(
@@ -40,6 +40,7 @@ public static partial class ScenarioLoader
             Instances: root["instances"].Items().Select(n => ReadInstance(n, start)).ToList())
         {
             DocumentVersions = root["ssm"]["documentVersions"].Int(1, 1, 1000),
+            ClockScale = root["clockScale"].Double(1, 0, 100_000),
         };
         root["ssm"].OnlyKeys("deliveryMs", "executionMs", "documentVersions");
         if (scenario.Duration <= TimeSpan.Zero) throw root["duration"].Error("must be longer than zero");
@@ -98,7 +99,7 @@ public static partial class ScenarioLoader
     [
         "id", "name", "count", "tags", "state", "launchTime", "managed", "ping", "platform", "hibernation", "rootDevice",
         "lifecycle", "spotType", "cpus", "probe", "autoStart", "sessions", "keepAlive", "load", "faults",
-        "iam", "extraTags", "spotRequestDeleted",
+        "iam", "extraTags", "spotRequestDeleted", "busy",
     ];
 
     /// <summary>EC2 allows 50 tags a resource (ec2 CreateTags doc; TagLimitExceeded beyond).</summary>
@@ -147,6 +148,7 @@ public static partial class ScenarioLoader
             Faults: node["faults"].Items().Select(f => ReadFault(f, start)).ToList())
         {
             Iam = ReadIam(node["iam"]),
+            Busy = node["busy"].Items().Select(b => ReadBusy(b, start)).ToList(),
             SpotRequestDeleted = spotRequestDeleted,
         };
     }
@@ -171,13 +173,26 @@ public static partial class ScenarioLoader
     private static SessionSpec ReadSession(ScenarioNode node, DateTimeOffset start)
     {
         node.OnlyKeys("kind", "user", "tty", "from", "to", "idleAfter");
-        var kind = node["kind"].Enum(SessionKind.Ssh, ("ssh", SessionKind.Ssh), ("ssm", SessionKind.Ssm), ("tmux", SessionKind.Tmux), ("preauth", SessionKind.Preauth));
+        var kind = node["kind"].Enum(SessionKind.Ssh, ("ssh", SessionKind.Ssh), ("ssm", SessionKind.Ssm), ("tmux", SessionKind.Tmux), ("preauth", SessionKind.Preauth),
+            ("mosh", SessionKind.Mosh), ("et", SessionKind.Et));
         var from = node["from"].Time(start);
         var to = node["to"].Time(start);
         if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
         return new SessionSpec(kind, node["user"].String(kind == SessionKind.Ssm ? "ssm-user" : "ec2-user"),
-            node["tty"].Bool(kind is SessionKind.Ssh or SessionKind.Ssm), from, to,
+            node["tty"].Bool(kind is SessionKind.Ssh or SessionKind.Ssm or SessionKind.Mosh or SessionKind.Et), from, to,
             node["idleAfter"].IsMissing ? null : node["idleAfter"].Duration());
+    }
+
+    private static BusySpec ReadBusy(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("kind", "from", "to");
+        var kind = node["kind"].Enum((BusyKind)(-1), ("patch", BusyKind.Patch), ("apt", BusyKind.Apt), ("yum", BusyKind.Yum),
+            ("cloud-init", BusyKind.CloudInit), ("ssm-command", BusyKind.SsmCommand));
+        if ((int)kind == -1) throw node["kind"].Error("is required: patch, apt, yum, cloud-init or ssm-command");
+        var from = node["from"].Time(start);
+        var to = node["to"].Time(start);
+        if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
+        return new BusySpec(kind, from, to);
     }
 
     private static TimeWindow ReadWindow(ScenarioNode node, DateTimeOffset start, string endKey)

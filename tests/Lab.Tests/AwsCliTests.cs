@@ -204,6 +204,30 @@ public sealed class AwsCliTests : IAsyncLifetime
         Assert.Equal("In Progress", invocations.Single(v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002").GetProperty("StatusDetails").GetString());
     }
 
+    [Fact]
+    public async Task PluginStartAndFinishTimesAreRealTimeAndOnlyThereOnceTheyHappened()
+    {
+        var sent = DateTimeOffset.UtcNow;
+        var commandId = (await Aws("ssm", "send-command", "--document-name", "AutoStop-SessionProbe",
+            "--instance-ids", "i-0b00000000000000b", "i-02000000000000002")).GetProperty("Command").GetProperty("CommandId").GetString()!;
+        var invocations = await InvocationsWhen(commandId, v => v.GetProperty("InstanceId").GetString() == "i-02000000000000002"
+            ? v.GetProperty("Status").GetString() == "InProgress" : v.GetProperty("Status").GetString() == "Success");
+        var read = DateTimeOffset.UtcNow;
+        JsonElement Plugin(string id) => invocations.Single(v => v.GetProperty("InstanceId").GetString() == id).GetProperty("CommandPlugins")[0];
+        DateTimeOffset Time(JsonElement plugin, string field) => CliTime.Of(plugin.GetProperty(field));
+
+        var done = Plugin("i-0b00000000000000b");
+        var (start, finish) = (Time(done, "ResponseStartDateTime"), Time(done, "ResponseFinishDateTime"));
+        // Wall-clock times (not the lab's virtual 08:00): between sending and reading, start before finish.
+        // The CLI prints them to the microsecond at most; allow a millisecond either side.
+        Assert.InRange(start, sent.AddMilliseconds(-1), finish);
+        Assert.InRange(finish, start, read.AddMilliseconds(1));
+        // A hung probe has started and not finished.
+        var hung = Plugin("i-02000000000000002");
+        Assert.InRange(Time(hung, "ResponseStartDateTime"), sent.AddMilliseconds(-1), read.AddMilliseconds(1));
+        Assert.False(hung.TryGetProperty("ResponseFinishDateTime", out _));
+    }
+
     /// <summary>The command's invocations (with details) once each satisfies <paramref name="done"/>; polls a bounded number of times.</summary>
     private async Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done)
     {

@@ -48,3 +48,12 @@ internal sealed class LabCli : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 }
+
+/// <summary>A timestamp as the AWS CLI v1 prints it: the wire's epoch seconds as they came (cli_timestamp_format none),
+/// or ISO-8601 when configured so.</summary>
+internal static class CliTime
+{
+    public static DateTimeOffset Of(JsonElement value) => value.ValueKind == JsonValueKind.Number
+        ? DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(value.GetDouble() * 1000))
+        : DateTimeOffset.Parse(value.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+}

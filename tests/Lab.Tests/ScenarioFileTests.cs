@@ -17,7 +17,9 @@ public class ScenarioFileTests
         """;
 
     [Theory]
-    [InlineData("kind: ssh", "kind: sssh", "instances[0].sessions[0].kind: 'sssh' is not one of ssh, ssm, tmux, preauth")]
+    [InlineData("kind: ssh", "kind: sssh", "instances[0].sessions[0].kind: 'sssh' is not one of ssh, ssm, tmux, preauth, mosh, et")]
+    [InlineData("  - name: a", "  - name: a\n    busy: [ { kind: reboot, from: \"+0m\", to: \"+5m\" } ]", "instances[0].busy[0].kind: 'reboot' is not one of patch, apt, yum, cloud-init, ssm-command")]
+    [InlineData("duration: 1h", "duration: 1h\nclockScale: -1", "clockScale: '-1' is not allowed: a number from 0 to 100000")]
     [InlineData("to: \"+30m\"", "to: \"+30x\"", "instances[0].sessions[0].to: '+30x' is not a time")]
     [InlineData("duration: 1h", "duration: soon", "duration: 'soon' is not a duration")]
     [InlineData("  - name: a", "  - name: a\n    hibernate: true", "instances[0].hibernate: unknown field; allowed here:")]
@@ -99,5 +101,43 @@ public class ScenarioFileTests
         Assert.Equal(90 * 60, report.GetProperty("keepAliveSeconds").GetInt64());
         Assert.Equal(25 * 60, report.GetProperty("lastLoginAgeSeconds").GetInt64());
         Assert.Equal(["carol", "dave", "root"], report.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
+    }
+
+    [Fact]
+    public void SynthesizedProbeReportsRemoteShellsLogoutsAndMaintenance()
+    {
+        var scenario = ScenarioLoader.Parse("""
+            start: 2026-11-23T08:00:00Z
+            duration: 1h
+            instances:
+              - name: remote
+                sessions:
+                  - { kind: ssh, user: sam, tty: true, from: "+0m", to: "+10m" }
+                  - { kind: mosh, user: mia, from: "+5m", to: "+2h", idleAfter: 10m }
+                  - { kind: et, user: eli, from: "+20m", to: "+2h", idleAfter: 2m }
+                busy:
+                  - { kind: patch, from: "+25m", to: "+40m" }
+                  - { kind: cloud-init, from: "+0m", to: "+3m" }
+            """);
+        var fleet = new LabFleet(scenario, new LabClock(scenario.Start, false));
+        var line = ProbeSynthesizer.Build(fleet.Instances[0], scenario.Start + TimeSpan.FromMinutes(30)).TrimEnd('\n');
+
+        Assert.Empty(JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
+        var report = System.Text.Json.JsonDocument.Parse(line).RootElement;
+        Assert.Equal(0, report.GetProperty("sshSessions").GetInt32());
+        Assert.Equal(2, report.GetProperty("remoteShellSessions").GetInt32());
+        Assert.Equal(["mosh-server", "etterminal"], report.GetProperty("remoteShellKinds").EnumerateArray().Select(k => k.GetString()));
+        Assert.Equal(["eli", "mia"], report.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
+        // Terminal idle covers the remote-shell ptys: eli idle since +22m, mia since +15m.
+        Assert.Equal(8 * 60, report.GetProperty("minTtyIdleSeconds").GetInt64());
+        // sam's SSH session closed at +10m; the SSH logins that bootstrapped mosh (+5m) and et (+20m) closed 2 s in.
+        Assert.Equal(10 * 60 - 2, report.GetProperty("lastLogoutAgeSeconds").GetInt64());
+        Assert.Equal(10 * 60, report.GetProperty("lastLoginAgeSeconds").GetInt64());
+        Assert.Equal(["ssm-document-worker: another SSM command (pid 800)", "dnf (pid 805)"],
+            report.GetProperty("systemBusy").EnumerateArray().Select(b => b.GetString()));
+
+        var before = System.Text.Json.JsonDocument.Parse(ProbeSynthesizer.Build(fleet.Instances[0], scenario.Start + TimeSpan.FromMinutes(1))).RootElement;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, before.GetProperty("lastLogoutAgeSeconds").ValueKind); // nobody has logged out yet
+        Assert.Equal(["cloud-init (pid 837)"], before.GetProperty("systemBusy").EnumerateArray().Select(b => b.GetString()));
     }
 }
