@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+
+namespace AutoStop.Lab.Tests;
+
+/// <summary>
+/// A tick that runs out of time, or meets a throttling storm, still says what it did: every instance the lab saw stopped
+/// has its decision line and its StoppedAt tag, and every tick has its tick line.
+/// </summary>
+[Collection(LabCollection.Name)]
+public class DeadlineScenarioTests
+{
+    /// <summary>Every instance the lab stopped (StopInstances moved it to stopping) at the tick starting <paramref name="tick"/>.</summary>
+    private static void EveryStopHasItsLineAndTag(LabScenario lab)
+    {
+        var stopLines = lab.Lines("decision").Where(d => d["action"]!.GetValue<string>() is "stop" or "hibernate")
+            .Select(d => (Id: d["instanceId"]!.GetValue<string>(), Time: d["time"]!.GetValue<string>())).ToHashSet();
+        var stopped = 0;
+        foreach (var instance in lab.Run.Fleet.Instances)
+        {
+            foreach (var change in instance.Timeline.Where(c => c.State == "stopping"))
+            {
+                stopped++;
+                var tick = lab.Run.Ticks.Last(t => t.Time <= change.Time).Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+                Assert.True(stopLines.Contains((instance.Id, tick)), $"{instance.Id} was stopped at {change.Time:HH:mm:ss} with no stop line in the {tick} tick");
+            }
+            if (instance.Timeline.Any(c => c.State == "stopping"))
+                Assert.True(instance.Tags.ContainsKey("AutoStop:StoppedAt"), $"{instance.Id} was stopped without AutoStop:StoppedAt");
+        }
+        Assert.True(stopped > 0, "the scenario stopped nothing, so it shows nothing");
+        Assert.Equal(lab.Run.Ticks.Count, lab.Lines("tick").Count);
+    }
+
+    [Fact]
+    public async Task ATickCutShortDuringItsStopsLeavesALineForEveryStopAndItsTickLine()
+    {
+        // 450 idle instances due at 08:15; StopInstances takes 4 s a call (as under throttling); the function has 20 s.
+        var lab = await LabScenario.RunAsync("""
+            start: 2026-11-23T08:00:00Z
+            tickMinutes: 5
+            duration: 25m
+            seed: 9
+            functionTimeoutSeconds: 20
+            apiFaults:
+              - { operation: "EC2:StopInstances", throttleRate: 0, errorRate: 0, latencyMs: { min: 4000, max: 4000 } }
+            instances:
+              - { name: idle, count: 450, tags: { AutoStop: "true" } }
+            """);
+
+        EveryStopHasItsLineAndTag(lab);
+        var cut = lab.Lines("tick").Single(t => t["time"]!.GetValue<string>() == "2026-11-23T08:15:00Z");
+        Assert.True(cut["deadlineReached"]!.GetValue<bool>());
+        Assert.Contains(lab.Lines("decision"), d => d["reason"]!.GetValue<string>() == "deadline");
+        // What the deadline left running is stopped by the next tick.
+        Assert.Equal(450, lab.Run.Fleet.Instances.Count(i => i.Timeline.Any(c => c.State == "stopping")));
+        lab.NoSessionInterrupted();
+    }
+
+    [Fact]
+    public async Task AThrottlingStormStillLeavesALineForEveryStopAndEveryTick()
+    {
+        var lab = await LabScenario.RunAsync("""
+            start: 2026-11-23T08:00:00Z
+            tickMinutes: 5
+            duration: 30m
+            seed: 13
+            functionTimeoutSeconds: 30
+            apiFaults:
+              - { operation: "*", throttleRate: 0.7, errorRate: 0, latencyMs: { min: 5, max: 30 } }
+            instances:
+              - { name: idle, count: 60, tags: { AutoStop: "true" } }
+              - { name: busy, count: 5, tags: { AutoStop: "true" }, sessions: [ { kind: ssh, user: kim, from: "+0m", to: "+2h" } ] }
+            """);
+
+        Assert.All(lab.Lines("tick"), t => Assert.True(t["completed"]!.GetValue<bool>()));
+        EveryStopHasItsLineAndTag(lab);
+        for (var i = 1; i <= 5; i++) lab.NeverStopped($"busy-{i}");
+        lab.NoSessionInterrupted();
+        Assert.True(lab.Summary["throttledCallsTotal"]!.GetValue<int>() > 0);
+    }
+}
