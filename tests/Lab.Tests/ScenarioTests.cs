@@ -49,10 +49,13 @@ public class ScenarioTests
             """);
 
         var story = lab.Story("scp-target");
-        // Idle from 08:00 would stop at 08:15; the 08:11 login between ticks moves that to 08:26 -> the 08:30 tick.
+        // Idle from 08:00 would stop at 08:15; the 08:11-08:12 connection between ticks (its logout, which the probe
+        // reports as lastLogoutAgeSeconds) moves that to 08:27 -> the 08:30 tick.
         Assert.Contains("08:15 keep/idle-below-threshold", story);
         Assert.Contains("08:30 stop/idle-threshold-reached", story);
-        Assert.Contains("last login", lab.Decisions("scp-target").Single(d => d["time"]!.GetValue<string>().EndsWith("08:15:00Z")) ["message"]!.GetValue<string>());
+        var at0815 = lab.Decisions("scp-target").Single(d => d["time"]!.GetValue<string>().EndsWith("08:15:00Z"));
+        Assert.Contains("last logout 3 min ago", at0815["message"]!.GetValue<string>());
+        Assert.Equal(180, at0815["lastLogoutAgeSeconds"]!.GetValue<long>());
         lab.NoSessionInterrupted();
     }
 
