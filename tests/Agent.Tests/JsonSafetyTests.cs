@@ -37,10 +37,10 @@ public class JsonSafetyTests
         var table = new MemoryStream();
         foreach (var part in new[]
         {
-            Encoding.ASCII.GetBytes("    1     0 /sbin/init\n  100     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"),
-            Encoding.ASCII.GetBytes("  200   100 sshd: b"), odd, Encoding.ASCII.GetBytes("ob [priv]\n"),
-            Encoding.ASCII.GetBytes("  210   200 sshd: b"), odd, Encoding.ASCII.GetBytes("ob@notty\n"),
-            Encoding.ASCII.GetBytes("  300   100 sshd: q\"u\\o\u007fte@pts/3\n"),
+            Encoding.ASCII.GetBytes("    1     0 ?      root /sbin/init\n  100     1 ?      root sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"),
+            Encoding.ASCII.GetBytes("  200   100 ?      root sshd: b"), odd, Encoding.ASCII.GetBytes("ob [priv]\n"),
+            Encoding.ASCII.GetBytes("  210   200 ?      b"), odd, Encoding.ASCII.GetBytes("ob sshd: b"), odd, Encoding.ASCII.GetBytes("ob@notty\n"),
+            Encoding.ASCII.GetBytes("  300   100 ?      root sshd: q\"u\\o\u007fte@pts/3\n"),
         }) table.Write(part);
         File.WriteAllBytes(probe.Environment["AUTOSTOP_PROBE_PS"], table.ToArray());
 
