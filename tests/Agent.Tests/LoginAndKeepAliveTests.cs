@@ -4,7 +4,7 @@ using AutoStop.TestSupport;
 
 namespace AutoStop.Agent.Tests;
 
-/// <summary>The last login (from the log formats instances have) and the keep-alive marker and its helper.</summary>
+/// <summary>The last login and logout (from the log formats instances have) and the keep-alive marker and its helper.</summary>
 public class LoginAndKeepAliveTests
 {
     [Theory]
@@ -17,6 +17,83 @@ public class LoginAndKeepAliveTests
         probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = ProbeRunner.Fixture(log);
         var (report, line) = probe.Run();
         Assert.True(age == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Theory]
+    [InlineData("auth-debian-rfc3339.log", 125L)]            // pam_unix(sshd:session): session closed for user bob
+    [InlineData("auth-sshd-session.log", 150L)]              // OpenSSH 9.8+: sshd-session's Disconnected / session closed
+    [InlineData("auth-logout-disconnected.log", 785L)]       // "Disconnected from user alice"; newer [preauth] disconnects, sudo's and cron's closed sessions are not SSH logouts
+    [InlineData("secure-rhel-syslog.log", null)]             // logins only
+    [InlineData("auth-no-login.log", null)]                  // a guesser's "Connection closed by invalid user" is no logout
+    public void TheLastSshLogoutIsFound(string log, long? age)
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = ProbeRunner.Fixture(log);
+        var (report, line) = probe.Run();
+        var value = report.GetProperty("lastLogoutAgeSeconds");
+        if (age is null) Assert.True(value.ValueKind == JsonValueKind.Null, line);
+        else Assert.True(age == value.GetInt64(), line);
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
+    public void ALogoutAfterMegabytesOfGuessesIsFoundWithItsLogin()
+    {
+        using var probe = new ProbeRunner();
+        var log = Path.Combine(probe.Work, "auth.log");
+        using (var writer = new StreamWriter(log))
+        {
+            writer.WriteLine("Nov 22 17:00:00 host sshd[7001]: Accepted password for bob from 198.51.100.2 port 2 ssh2");
+            const string guess = "Nov 22 17:30:00 host sshd[2401]: Disconnected from invalid user root 203.0.113.9 port 40000 [preauth]";
+            for (long written = 0; written < 3_000_000; written += guess.Length + 1) writer.WriteLine(guess);
+            writer.WriteLine("Nov 22 17:31:05 host sshd[7001]: pam_unix(sshd:session): session closed for user bob");
+            for (long written = 0; written < 3_000_000; written += guess.Length + 1) writer.WriteLine(guess);
+        }
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = log;
+        var (report, line) = probe.Run();
+        Assert.True(120 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+        Assert.True(33 * 60 + 5 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void TheJournalGivesTheLastLogout()
+    {
+        // Fixtures/journal-logout.txt, newest first: alice's session closed at Now - 119.7 s (Disconnected from user,
+        // then pam_unix's session closed); the newer line is a [preauth] disconnect.
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-logout.txt");
+        var (report, line) = probe.Run();
+        Assert.True(120 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+        Assert.True(240 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void AJournalWithALoginButNoLogoutLeavesTheLogoutToWtmp()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-short-unix.txt");   // login 240 s ago, no logout
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe, (7, "alice", "pts/0", ProbeRunner.Now - 3600), (8, "", "pts/0", ProbeRunner.Now - 1500));
+        var (report, line) = probe.Run();
+        Assert.True(240 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.True(1500 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void WtmpGivesTheLatestLogoutEvenOfAnOlderLogin()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        // carol logged in first and out last; dave came and went in between; erin is still logged in.
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe,
+            (7, "carol", "pts/2", ProbeRunner.Now - 9000),
+            (7, "dave", "pts/3", ProbeRunner.Now - 5000), (8, "", "pts/3", ProbeRunner.Now - 4000),
+            (8, "", "pts/2", ProbeRunner.Now - 1000),
+            (7, "erin", "pts/4", ProbeRunner.Now - 300));
+        var (report, line) = probe.Run();
+        Assert.True(1000 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+        Assert.True(300 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
     }
 
     [Fact]
@@ -73,6 +150,7 @@ public class LoginAndKeepAliveTests
             (7, "alice", "pts/0", ProbeRunner.Now - 600));
         var (report, line) = probe.Run();
         Assert.True(600 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.True(7000 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);   // bob's; alice is still logged in
     }
 
     [Fact]
@@ -95,6 +173,7 @@ public class LoginAndKeepAliveTests
         probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe);
         var (report, line) = probe.Run();
         Assert.True(report.GetProperty("lastLoginAgeSeconds").ValueKind == JsonValueKind.Null, line);
+        Assert.True(report.GetProperty("lastLogoutAgeSeconds").ValueKind == JsonValueKind.Null, line);
     }
 
     /// <summary>A binary wtmp file (glibc struct utmp on Linux x86_64/arm64, 384 bytes a record) for `last -f`.</summary>
