@@ -263,19 +263,23 @@ from_journal() { # newest first, at most 500 sshd entries, at most 1 s: the jour
 from_wtmp() { # util-linux last, newest login first (ISO times carry their zone): "user pts/0 host LOGIN - LOGOUT (d)"
   # The login is the newest terminal line's; the logout the latest "- <time>" of the 50 newest sessions (a long
   # session may end after a newer short one). "still logged in", "gone - no logout", "crash", "down": no logout.
-  local line iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:?[0-9]{2}|Z)?' login="" outs="" e
+  local line iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:?[0-9]{2}|Z)?' login="" outs="" e epochs
   while IFS= read -r line; do   # at most 50 lines (-n 50)
     [[ $line =~ \ (pts/|tty|ssh) ]] || continue
     [ -n "$login" ] || { [[ $line =~ ($iso) ]] && login=${BASH_REMATCH[1]}; }
     [[ $line =~ \ -\ ($iso) ]] && outs+=${BASH_REMATCH[1]}$'\n'
   done < <(last ${AUTOSTOP_PROBE_WTMP:+-f "$AUTOSTOP_PROBE_WTMP"} -w --time-format iso -n 50 2>/dev/null)
-  [ -z "$LOGIN_EPOCH" ] && [ -n "$login" ] && to_epoch "$login" && LOGIN_EPOCH=$EPOCH
-  if [ -z "$LOGOUT_EPOCH" ] && [ -n "$outs" ]; then
-    while read -r e; do   # one date for all of them
-      [[ $e =~ ^-?[0-9]+$ ]] || continue
-      if [ -z "$LOGOUT_EPOCH" ] || [ "$e" -gt "$LOGOUT_EPOCH" ]; then LOGOUT_EPOCH=$e; fi
-    done < <(printf '%s' "$outs" | date -f - +%s 2>/dev/null)
-  fi
+  [ -n "$login$outs" ] || return 0
+  # One date for all of them: the login's epoch first (a stand-in line when there is none), then the logouts'. No
+  # empty line may reach date: it reads one as today's midnight.
+  epochs=$(date -f - +%s 2>/dev/null <<<"${login:-1970-01-01T00:00:00Z}${outs:+$'\n'}${outs%$'\n'}")
+  e=${epochs%%$'\n'*}
+  [ -z "$LOGIN_EPOCH" ] && [ -n "$login" ] && [[ $e =~ ^-?[0-9]+$ ]] && LOGIN_EPOCH=$e
+  [ -z "$LOGOUT_EPOCH" ] && [ -n "$outs" ] || return 0
+  while read -r e; do   # at most 50 lines
+    [[ $e =~ ^-?[0-9]+$ ]] || continue
+    if [ -z "$LOGOUT_EPOCH" ] || [ "$e" -gt "$LOGOUT_EPOCH" ]; then LOGOUT_EPOCH=$e; fi
+  done <<<"${epochs#*$'\n'}"
 }
 # Sources, first that exists: auth.log/secure; else the journal (Debian 12+, AL2023, SUSE without rsyslog), and wtmp
 # when the journal has no login or no logout (no journald, or a flood pushed it past 500 entries). A test seam picks
