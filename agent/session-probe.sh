@@ -44,8 +44,9 @@
 #   walked from $$ in the same process table) are not counted. One item per kind, at most 8.
 #
 # The line is at most 2,000 characters whatever the input: users (16 x 32 characters) and remoteShellKinds are
-# reduced to [A-Za-z0-9._-], systemBusy items are built from the fixed names above and a pid, numbers are bounded,
-# and errors (each at most 160 characters before escaping) get what is left of the 2,000, cut or dropped to fit.
+# reduced to [A-Za-z0-9._-], systemBusy items are built from the fixed names above and a pid, numbers are bounded
+# (so all but errors stays under 1,300 characters, every field at its maximum), and errors (each at most 160
+# characters before escaping) get what is left of the 2,000, in order, the last one kept cut or dropped to fit.
 #
 # Test seam (environment variables; unset on instances):
 #   AUTOSTOP_PROBE_PS            file holding "PID PPID TTY USER ARGS" lines (as `ps -eo pid=,ppid=,tty=,user:32=,args=`)
@@ -65,7 +66,9 @@ set -u
 export LC_ALL=C
 VERSION="1.3.0"
 # Cost: a handful of forks whatever the process count (ps | awk; tac | head | grep | awk and at most two dates for
-# the auth log; one stat for all terminals). No $(...) in loops; no per-line shell work. bench/probe/RESULTS.md has the numbers.
+# the auth log, or journalctl | grep | awk, then last and one date; one stat for all terminals). No $(...) in loops;
+# the only shell loops run over at most 50 wtmp lines, 2 log events and 8 errors, never over processes or log lines.
+# bench/probe/RESULTS.md has the numbers.
 if [ -n "${AUTOSTOP_PROBE_NOW:-}" ]; then NOW=$AUTOSTOP_PROBE_NOW; else printf -v NOW '%(%s)T' -1; fi   # bash 4.2+
 PROC=${AUTOSTOP_PROBE_PROC:-/proc}
 DEV=${AUTOSTOP_PROBE_DEV:-/dev}
