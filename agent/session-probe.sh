@@ -266,9 +266,12 @@ from_journal() { # newest first, at most 500 sshd entries, at most 1 s: the jour
 from_wtmp() { # util-linux last, newest login first (ISO times carry their zone): "user pts/0 host LOGIN - LOGOUT (d)"
   # The login is the newest terminal line's; the logout the latest "- <time>" of the 50 newest sessions (a long
   # session may end after a newer short one). "still logged in", "gone - no logout", "crash", "down": no logout.
+  # Terminals that libutempter registers are not SSH sessions: tmux panes ("tmux(123).%0"), mosh ("mosh [123]",
+  # "198.51.100.7 via mosh [123]"), etterminal ("etterminal [123]").
   local line iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:?[0-9]{2}|Z)?' login="" outs="" e epochs
   while IFS= read -r line; do   # at most 50 lines (-n 50)
     [[ $line =~ \ (pts/|tty|ssh) ]] || continue
+    [[ $line =~ \ (tmux\(|mosh\ \[|etterminal\ \[) ]] && continue
     [ -n "$login" ] || { [[ $line =~ ($iso) ]] && login=${BASH_REMATCH[1]}; }
     [[ $line =~ \ -\ ($iso) ]] && outs+=${BASH_REMATCH[1]}$'\n'
   done < <(last ${AUTOSTOP_PROBE_WTMP:+-f "$AUTOSTOP_PROBE_WTMP"} -w --time-format iso -n 50 2>/dev/null)

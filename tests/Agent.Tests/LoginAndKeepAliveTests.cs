@@ -176,13 +176,33 @@ public class LoginAndKeepAliveTests
         Assert.True(report.GetProperty("lastLogoutAgeSeconds").ValueKind == JsonValueKind.Null, line);
     }
 
+    [Fact]
+    public void TerminalsOfTmuxMoshAndEtInWtmpAreNotSshLoginsOrLogouts()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        // libutempter's entries for a tmux pane, a mosh session and an etterminal, newer than alice's SSH session.
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe, [
+            (7, "alice", "pts/0", ProbeRunner.Now - 3600, "198.51.100.7"), (8, "", "pts/0", ProbeRunner.Now - 3000, ""),
+            (7, "alice", "pts/1", ProbeRunner.Now - 900, "tmux(4242).%0"), (8, "", "pts/1", ProbeRunner.Now - 800, ""),
+            (7, "alice", "pts/2", ProbeRunner.Now - 700, "198.51.100.7 via mosh [5151]"), (8, "", "pts/2", ProbeRunner.Now - 600, ""),
+            (7, "alice", "pts/3", ProbeRunner.Now - 500, "etterminal [6161]"), (8, "", "pts/3", ProbeRunner.Now - 400, ""),
+        ]);
+        var (report, line) = probe.Run();
+        Assert.True(3600 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.True(3000 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+    }
+
     /// <summary>A binary wtmp file (glibc struct utmp on Linux x86_64/arm64, 384 bytes a record) for `last -f`.</summary>
-    private static string Wtmp(ProbeRunner probe, params (short Type, string User, string Line, long Time)[] records)
+    private static string Wtmp(ProbeRunner probe, params (short Type, string User, string Line, long Time)[] records) =>
+        Wtmp(probe, records.Select(r => (r.Type, r.User, r.Line, r.Time, r.Type == 7 ? "198.51.100.7" : "")).ToArray());
+
+    private static string Wtmp(ProbeRunner probe, (short Type, string User, string Line, long Time, string Host)[] records)
     {
         var path = Path.Combine(probe.Work, "wtmp");
         using var stream = File.Create(path);
         var pid = 4000;
-        foreach (var (type, user, line, time) in records)
+        foreach (var (type, user, line, time, host) in records)
         {
             var record = new byte[384];
             BitConverter.GetBytes(type).CopyTo(record, 0);           // ut_type: 2 boot, 7 user process, 8 dead
@@ -190,7 +210,7 @@ public class LoginAndKeepAliveTests
             System.Text.Encoding.ASCII.GetBytes(line).CopyTo(record, 8);          // ut_line[32]
             System.Text.Encoding.ASCII.GetBytes(line.Length > 4 ? line[^4..] : line).CopyTo(record, 40); // ut_id[4]
             System.Text.Encoding.ASCII.GetBytes(user).CopyTo(record, 44);         // ut_user[32]
-            System.Text.Encoding.ASCII.GetBytes(type == 7 ? "198.51.100.7" : "").CopyTo(record, 76); // ut_host[256]
+            System.Text.Encoding.ASCII.GetBytes(host).CopyTo(record, 76);        // ut_host[256]
             BitConverter.GetBytes((int)time).CopyTo(record, 340);    // ut_tv.tv_sec (int32 on these ABIs)
             stream.Write(record);
         }
