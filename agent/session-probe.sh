@@ -20,31 +20,64 @@
 #   is pre-auth (a scanner, a password prompt), never a session. The old `grep sshd | grep '\[priv\]'` misses
 #   root logins (no [priv] process) and counts a user sitting at the password prompt ("sshd: alice [priv]").
 # - A Session Manager session is one ssm-session-worker process.
+# - Remote shells other than sshd (remoteShellSessions, remoteShellKinds): a server process that allocated a pty holds
+#   it as a master and forks the user's shell onto the slave, so each session is a server process with a child on a
+#   /dev/pts/N other than the server's own terminal. Its users go into users, its ptys into minTtyIdleSeconds (their
+#   atime is the last keystroke, as for an SSH terminal: the kernel's tty read updates it).
+#   * mosh: the detached "mosh-server new ..." process calls forkpty(); the child waits (still titled mosh-server, on
+#     the new pty) until the first client packet, then execs the user's shell there (mobile-shell/mosh
+#     src/frontend/mosh-server.cc run_server: fork "detach from terminal", forkpty, "Wait for parent to release us",
+#     execvp). A mosh-server whose client never came exits after 60 s (timeout_if_no_client).
+#   * Eternal Terminal: etserver is one root daemon without ptys; each session is an "etterminal" process that the
+#     client starts over ssh as the user, daemonized, calling forkpty() for the shell (MisterTea/EternalTerminal
+#     src/terminal/PseudoUserTerminal.hpp setup, TerminalMain.cpp, SshSetupHandler.cpp ETTERMINAL_BIN). Both names
+#     are matched; the kind reported is the process name seen.
+#   * Not covered: dropbear (an SSH server in its own right, not on EC2 images; its no-tty sessions could not be
+#     told apart this way), and browser terminals (code-server, Jupyter, ttyd, VS Code's own tunnels) whose servers
+#     are node/python processes with generic names; VS Code Remote-SSH and Cloud9 already count as SSH sessions.
+# - Maintenance at work (systemBusy): a package manager (apt, apt-get, aptitude, dpkg, unattended-upgrade(s), yum,
+#   dnf, dnf5, rpm, zypper; the python ones by their script: "/usr/bin/python3 /usr/bin/dnf ..."), cloud-init running
+#   (a python script too), or another SSM command: the SSM agent starts one "/usr/bin/ssm-document-worker <document
+#   id>" per command document it runs (amazon-ssm-agent agent/framework/processor/executer/outofproc/master.go
+#   processCreator(appconfig.DefaultDocumentWorker, ...); agent/appconfig/constants_unix.go), e.g. Patch Manager's
+#   AWS-RunPatchBaseline. This probe runs under one of those itself, so the workers among its own ancestors (PPIDs
+#   walked from $$ in the same process table) are not counted. One item per kind, at most 8.
+#
+# The line is at most 2,000 characters whatever the input: users (16 x 32 characters) and remoteShellKinds are
+# reduced to [A-Za-z0-9._-], systemBusy items are built from the fixed names above and a pid, numbers are bounded
+# (so all but errors stays under 1,300 characters, every field at its maximum), and errors (each at most 160
+# characters before escaping) get what is left of the 2,000, in order, the last one kept cut or dropped to fit.
 #
 # Test seam (environment variables; unset on instances):
-#   AUTOSTOP_PROBE_PS            file holding "PID PPID ARGS" lines (as `ps -eo pid=,ppid=,args=`) instead of live ps
+#   AUTOSTOP_PROBE_PS            file holding "PID PPID TTY USER ARGS" lines (as `ps -eo pid=,ppid=,tty=,user:32=,args=`)
+#                                instead of live ps
+#   AUTOSTOP_PROBE_SELF_PID      the probe's own pid in that table (default $$), whose ancestry is its own
 #   AUTOSTOP_PROBE_AUTH_LOG      auth log to read logins from instead of auth.log/secure
 #   AUTOSTOP_PROBE_JOURNAL       file holding what `journalctl -r -o short-unix _COMM=sshd _COMM=sshd-session` prints
 #                                (newest first) instead of running journalctl
 #   AUTOSTOP_PROBE_WTMP          a binary wtmp file for `last -f` instead of /var/log/wtmp
-#   When any of these three is set, only the sources set are read (auth log, then journal, then wtmp, first login
-#   found wins), so a test reaches each branch whatever the machine has.
+#   When any of these three is set, only the sources set are read (auth log, then journal, then wtmp: the first
+#   source with a login gives the login, the first with a logout the logout), so a test reaches each branch.
 #   AUTOSTOP_PROBE_NOW           the current time, epoch seconds
 #   AUTOSTOP_PROBE_KEEPALIVE     keep-alive marker file (default /run/autostop/keepalive-until)
 #   AUTOSTOP_PROBE_DEV           where tty devices live (default /dev), for terminal idle times
 #   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load and CPU count
 set -u
 export LC_ALL=C
-VERSION="1.2.1"
-# Cost: a handful of forks whatever the process count (ps | awk; tac | head | grep and one date for the auth log;
-# one stat for all terminals). No $(...) in loops; no per-line shell work. bench/probe/RESULTS.md has the numbers.
+VERSION="1.3.0"
+# Cost: a handful of forks whatever the process count (ps | awk; tac | head | grep | awk and at most two dates for
+# the auth log, or journalctl | grep | awk, then last and one date; one stat for all terminals). No $(...) in loops;
+# the only shell loops run over at most 50 wtmp lines, 2 log events and 8 errors, never over processes or log lines.
+# bench/probe/RESULTS.md has the numbers.
 if [ -n "${AUTOSTOP_PROBE_NOW:-}" ]; then NOW=$AUTOSTOP_PROBE_NOW; else printf -v NOW '%(%s)T' -1; fi   # bash 4.2+
 PROC=${AUTOSTOP_PROBE_PROC:-/proc}
 DEV=${AUTOSTOP_PROBE_DEV:-/dev}
 KEEPALIVE=${AUTOSTOP_PROBE_KEEPALIVE:-/run/autostop/keepalive-until}
-# Errors accumulate as a JSON fragment, not an array: bash < 4.4 (AL2 has 4.2) treats "${A[@]}" of an empty array
-# as unbound under set -u and exits before printing anything (tests/checks/agent-bash42.sh guards this).
-ERRORS_JSON=""; ERROR_COUNT=0
+# Errors accumulate as newline-separated text, not an array: bash < 4.4 (AL2 has 4.2) treats "${A[@]}" of an empty
+# array as unbound under set -u and exits before printing anything (tests/checks/agent-bash42.sh guards this).
+# Each is cut to 160 characters with control and non-ASCII bytes replaced (so none holds a newline); they are
+# escaped when the line is printed, in what is left of its 2,000 characters.
+ERRORS=""; ERROR_COUNT=0
 
 json_escape() { # JSON=$1 truncated to $2 bytes and made safe inside a JSON string
   # LC_ALL=C, so patterns match bytes: every control byte (0x00-0x1f, 0x7f) and every byte >= 0x80 becomes "?", so
@@ -54,30 +87,50 @@ json_escape() { # JSON=$1 truncated to $2 bytes and made safe inside a JSON stri
 }
 add_error() {
   [ "$ERROR_COUNT" -lt 8 ] || return 0
-  json_escape "$1" 160; ERRORS_JSON+="${ERRORS_JSON:+,}\"$JSON\""; ERROR_COUNT=$((ERROR_COUNT + 1))
+  local e=${1:0:160}; e=${e//[! -~]/?}
+  ERRORS+="$e"$'\n'; ERROR_COUNT=$((ERROR_COUNT + 1))
 }
 
 # --- processes: one awk pass classifies every sshd connection and counts the other session kinds ------------------
 # Prints: ssh notty preauth ssm mux cpus rows users(JSON strings, comma-joined, or -) ttys(comma list or -)
+#         remote-shells kinds(JSON strings or -) busy(JSON strings or -, last: its items hold spaces)
 # shellcheck disable=SC2016 # an awk program
 PS_AWK='
   function sshd_title(a) { return a ~ /^sshd(-session|-auth)?: / }
   function listener(a) { return a ~ /\[listener\]/ || a ~ /^(\/usr)?(\/local)?\/s?bin\/sshd( |$)/ || a ~ /^sshd( -|$)/ }
   function add_user(u) { if (u != "" && !(u in seen_user)) { seen_user[u] = 1; nu++; ulist[nu] = u } }
+  function add_tty(t) { if (!(t in seen_tty)) { seen_tty[t] = 1; ttys = ttys (ttys == "" ? "" : ",") t } }
+  function is_tty(t) { return t ~ /^pts\/[0-9]+$/ || t ~ /^tty[A-Za-z0-9]+$/ }
+  function quoted(s) { s = substr(s, 1, 32); gsub(/[^A-Za-z0-9._-]/, "?", s); return "\"" s "\"" }
+  function add_busy(key, text) {   # one item per kind, at most 8; texts are built from fixed names and a pid
+    if (key in seen_busy || nbusy >= 8) return
+    seen_busy[key] = 1; nbusy++; busy = busy (busy == "" ? "" : ",") "\"" text "\""
+  }
   $1 ~ /^[0-9]+$/ {
-    pid = $1; ppid[pid] = $2
-    args = $0; sub(/^[ \t]*[0-9]+[ \t]+[0-9]+[ \t]*/, "", args); title[pid] = args
+    pid = $1; ppid[pid] = $2; tty[pid] = $3; owner[pid] = $4
+    args = $0; sub(/^[ \t]*[0-9]+[ \t]+[0-9]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]*/, "", args); title[pid] = args
     n++; order[n] = pid
   }
   END {
-    ssh = notty = preauth = ssm = mux = 0; users = ""; ttys = ""
+    ssh = notty = preauth = ssm = mux = remote = 0; users = ""; ttys = ""; kinds = ""; busy = ""; nbusy = 0
+    # The probe and its ancestors (walked up from its own pid, bounded): the ssm-document-worker running this probe.
+    a = self
+    for (k = 0; k < 64 && (a in ppid) && !(a in mine); k++) { mine[a] = 1; a = ppid[a] }
     for (i = 1; i <= n; i++) {
       p = order[i]; a = title[p]
-      split(a, w, " "); cmd = w[1]; sub(/.*\//, "", cmd)
+      m = split(a, w, " "); cmd = w[1]; sub(/.*\//, "", cmd); cmdof[p] = cmd
       if (cmd == "ssm-session-worker") {
         ssm++
         u = w[2]; sub(/-[^-]*$/, "", u); add_user(u)
       }
+      # Maintenance: python tools (yum, dnf 4, unattended-upgrade, cloud-init) are "python3 [-opts] /usr/bin/dnf ...".
+      prog = cmd
+      if (cmd ~ /^(platform-)?python[0-9.]*$/) {
+        for (k = 2; k <= m && w[k] ~ /^-/; k++) ;
+        if (k <= m) { prog = w[k]; sub(/.*\//, "", prog) }
+      }
+      if (prog ~ /^(apt|apt-get|aptitude|dpkg|unattended-upgrades?|yum|dnf|dnf5|rpm|zypper|cloud-init)$/) add_busy(prog, prog " (pid " p ")")
+      else if (cmd == "ssm-document-worker" && !(p in mine)) add_busy(cmd, "ssm-document-worker: another SSM command (pid " p ")")
       # A tmux server daemonizes (parent pid 1 or a systemd --user subreaper) and, on Linux builds such as Debian
       # 12 tmux 3.3a, keeps the argv of the client that started it ("tmux new -d -s job"), not a "tmux: server"
       # title; clients have a shell or sshd as parent. Each server holds at least one session. The screen backend
@@ -89,8 +142,17 @@ PS_AWK='
       if (q in title && sshd_title(title[q]) && !listener(title[q])) continue   # not the root of its connection
       root[p] = 1
     }
-    for (i = 1; i <= n; i++) {   # each authenticated title belongs to the connection root above it
-      p = order[i]; a = title[p]
+    for (i = 1; i <= n; i++) {
+      p = order[i]; a = title[p]; q = ppid[p]
+      # A remote-shell server holding a pty: its child sits on a terminal other than the server terminal.
+      if (is_tty(tty[p]) && (q in cmdof) && cmdof[q] ~ /^(mosh-server|etterminal|etserver)$/ && tty[p] != tty[q]) {
+        if (!(q in remote_seen)) {
+          remote_seen[q] = 1; remote++
+          if (!(cmdof[q] in seen_kind)) { seen_kind[cmdof[q]] = 1; kinds = kinds (kinds == "" ? "" : ",") quoted(cmdof[q]) }
+        }
+        add_user(owner[p]); add_tty(tty[p])
+      }
+      # Each authenticated title belongs to the connection root above it.
       if (!sshd_title(a) || listener(a)) continue
       s = a; sub(/^[^ ]+ /, "", s)
       # "user@tty" / "user@notty" once a channel is open; a bare "user" after authentication before any channel
@@ -98,32 +160,31 @@ PS_AWK='
       bare = (s != "" && s !~ /[ @\/]/ && index(s, "[") == 0)
       if (s !~ /^[^ @]+@[^ ]+/ && !bare) continue
       r = p
-      while (!(r in root) && (r in ppid) && (ppid[r] in title)) r = ppid[r]
+      for (k = 0; k < 64 && !(r in root) && (r in ppid) && (ppid[r] in title); k++) r = ppid[r]
       if (!(r in root) || (r in authed)) continue
       authed[r] = 1; ssh++
       u = s; sub(/@.*/, "", u); t = bare ? "notty" : s; sub(/^[^@]*@/, "", t); sub(/ .*/, "", t)
       add_user(u)
       if (t !~ /^(pts|tty)/) notty++
-      else { m = split(t, tl, ","); for (k = 1; k <= m; k++) if (tl[k] ~ /^(pts\/[0-9]+|tty[A-Za-z0-9]+)$/) ttys = ttys (ttys == "" ? "" : ",") tl[k] }
+      else { m = split(t, tl, ","); for (k = 1; k <= m; k++) if (is_tty(tl[k])) add_tty(tl[k]) }
     }
     for (r in root) if (!(r in authed)) preauth++
-    for (k = 1; k <= nu && k <= 16; k++) {
-      u = substr(ulist[k], 1, 32); gsub(/[^A-Za-z0-9._-]/, "?", u)
-      users = users (users == "" ? "" : ",") "\"" u "\""
-    }
+    for (k = 1; k <= nu && k <= 16; k++) users = users (users == "" ? "" : ",") quoted(ulist[k])
     cpus = 0
     while ((getline line < cpuinfo) > 0) if (line ~ /^processor/) cpus++
-    print ssh, notty, preauth, ssm, mux, cpus, n + 0, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys)
+    print ssh, notty, preauth, ssm, mux, cpus, n + 0, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys), remote, (kinds == "" ? "-" : kinds), (busy == "" ? "-" : busy)
   }'
 # Without the process table the session counts are unknown, not zero: the line still says why (errors), and the exit
 # status is 3 so that SSM reports the command Failed and the controller never takes the zeros for an idle instance.
 SESSIONS_UNKNOWN=""
+SELF=${AUTOSTOP_PROBE_SELF_PID:-$$}
 if [ -n "${AUTOSTOP_PROBE_PS:-}" ]; then
   PS_FILE=$AUTOSTOP_PROBE_PS
   [ -r "$PS_FILE" ] || { add_error "cannot read $PS_FILE"; PS_FILE=/dev/null; SESSIONS_UNKNOWN=1; }
-  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS < <(awk -v cpuinfo="$PROC/cpuinfo" "$PS_AWK" "$PS_FILE" 2>/dev/null)
+  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS REMOTE KINDS BUSY < <(awk -v cpuinfo="$PROC/cpuinfo" -v self="$SELF" "$PS_AWK" "$PS_FILE" 2>/dev/null)
 else
-  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS < <(ps -eo pid=,ppid=,args= 2>/dev/null | awk -v cpuinfo="$PROC/cpuinfo" "$PS_AWK" 2>/dev/null)
+  # user:32 so that names up to 32 characters are not cut to 8 with a "+"; tty: where each process's terminal is.
+  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS REMOTE KINDS BUSY < <(ps -eo pid=,ppid=,tty=,user:32=,args= 2>/dev/null | awk -v cpuinfo="$PROC/cpuinfo" -v self="$SELF" "$PS_AWK" 2>/dev/null)
   # a live system always lists at least init and ps itself
   [ "${ROWS:-0}" -gt 0 ] 2>/dev/null || { add_error "ps failed"; SESSIONS_UNKNOWN=1; }
 fi
@@ -148,52 +209,95 @@ if [ "${TTYS:--}" != "-" ]; then
   done
 fi
 
-# --- the most recent successful SSH login, even one that already ended ----------------------------------------
-LOGIN_EPOCH=""
+# --- the most recent successful SSH login and the most recent SSH logout, even of sessions that already ended ------
+# Login: sshd's "Accepted <method> for <user>" (auth2.c). Logout, whichever the instance logs: pam_unix's
+# "pam_unix(sshd:session): session closed for user <user>" (Linux-PAM modules/pam_unix/pam_unix_sess.c, logged from
+# the sshd process), sshd's "Disconnected from user <user> <addr> port <n>" (packet.c sshpkt_vfatal "Disconnected
+# from %s" with the log preamble "user %s" that monitor.c/auth2.c set once authenticated; before that it reads
+# "authenticating user" or "invalid user", never a logout), or a wtmp logout record (session.c session_pty_cleanup2
+# record_logout: sessions with a terminal).
+LOGIN_EPOCH=""; LOGOUT_EPOCH=""
 to_epoch() { # EPOCH = a log timestamp (ISO-8601 or syslog "Nov 22 17:33:05") in epoch seconds; a year-less stamp from the future is last year's
   EPOCH=$(date -d "$1" +%s 2>/dev/null) || return 1
   if [ "$EPOCH" -gt $(( NOW + 86400 )) ]; then EPOCH=$(date -d "$1 -1 year" +%s 2>/dev/null) || return 1; fi
 }
-# Read backwards (tac seeks from the end) and stop at the first login; never more than the last 8 MB: on a host
-# password guessers hammer, auth.log grows by gigabytes, and a login the policy can use happened since the previous
-# tick, minutes ago, far inside that window. The line must start with a timestamp, so a line cut by the window is
-# never taken for one.
-ACCEPTED='sshd(-session)?\[[0-9]+\]: Accepted [^ ]+ for '
-from_text_log() {
-  local line stamp
-  line=$(tac -- "$1" 2>/dev/null | head -c 8000000 | grep -a -m 1 -E "^([0-9]{4}-[0-9]{2}-[0-9]{2}T|[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:).*$ACCEPTED")
-  [ -n "$line" ] || return 0
-  if [[ $line =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+([+-][0-9:]+|Z)?) ]] || [[ $line =~ ^([A-Z][a-z]{2}\ +[0-9]+\ [0-9:]{8}) ]]; then
-    stamp=${BASH_REMATCH[1]}
-  else stamp=""; fi
-  if [ -n "$stamp" ] && to_epoch "$stamp"; then
-    [ -z "$LOGIN_EPOCH" ] || [ "$EPOCH" -gt "$LOGIN_EPOCH" ] && LOGIN_EPOCH=$EPOCH
-  else add_error "unreadable time in $1"; fi
-}
-from_journal() { # newest first, at most 500 sshd entries, at most 1 s: the journal's _COMM index makes it a short read
-  local line
-  line=$(if [ -n "${AUTOSTOP_PROBE_JOURNAL:-}" ]; then cat -- "$AUTOSTOP_PROBE_JOURNAL" 2>/dev/null
-         else timeout 1 journalctl -q --no-pager -r -o short-unix -n 500 _COMM=sshd _COMM=sshd-session 2>/dev/null; fi \
-    | grep -a -m 1 -E "^[0-9]+(\.[0-9]+)? [^ ]+ $ACCEPTED")
-  [[ ${line%%[. ]*} =~ ^[0-9]+$ ]] && LOGIN_EPOCH=${line%%[. ]*}
-}
-from_wtmp() { # the newest terminal login in wtmp, as util-linux last prints it (ISO times carry their zone)
-  local line
-  line=$(last ${AUTOSTOP_PROBE_WTMP:+-f "$AUTOSTOP_PROBE_WTMP"} -w --time-format iso -n 50 2>/dev/null | grep -a -m 1 -E ' (pts/|tty|ssh)')
-  if [[ $line =~ ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:?[0-9]{2}|Z)?) ]] && to_epoch "${BASH_REMATCH[1]}"; then
-    LOGIN_EPOCH=$EPOCH
+# Read backwards (tac seeks from the end); never more than the last 8 MB: on a host password guessers hammer,
+# auth.log grows by gigabytes, and a login or logout the policy can use happened since the previous tick, minutes ago,
+# far inside that window. grep keeps the login and logout lines, and awk stops the read at the newest of each. A line
+# must start with a timestamp, so a line cut by the window is never taken for one.
+SSHD_TAG='sshd(-session)?\[[0-9]+\]: '
+EVENTS="${SSHD_TAG}(Accepted [^ ]+ for |pam_unix\(sshd:session\): session closed for user |Disconnected from user )"
+# shellcheck disable=SC2016 # an awk program
+FIRST_EVENTS_AWK='
+  index($0, "]: Accepted ") { if (!login) { login = 1; print "in " $0 } }
+  !index($0, "]: Accepted ") { if (!logout) { logout = 1; print "out " $0 } }
+  login && logout { exit }'
+stamp_of() { # STAMP = the leading timestamp of a text-log line
+  STAMP=""
+  if [[ $1 =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+([+-][0-9:]+|Z)?) ]] || [[ $1 =~ ^([A-Z][a-z]{2}\ +[0-9]+\ [0-9:]{8}) ]]; then
+    STAMP=${BASH_REMATCH[1]}
   fi
 }
+from_text_log() {
+  local kind line events
+  events=$(tac -- "$1" 2>/dev/null | head -c 8000000 \
+    | grep -a -E "^([0-9]{4}-[0-9]{2}-[0-9]{2}T|[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:).*$EVENTS" | awk "$FIRST_EVENTS_AWK")
+  while read -r kind line; do   # at most two lines
+    [ -n "$kind" ] || continue
+    stamp_of "$line"
+    if [ -z "$STAMP" ] || ! to_epoch "$STAMP"; then add_error "unreadable time in $1"; continue; fi
+    if [ "$kind" = in ]; then
+      if [ -z "$LOGIN_EPOCH" ] || [ "$EPOCH" -gt "$LOGIN_EPOCH" ]; then LOGIN_EPOCH=$EPOCH; fi
+    elif [ -z "$LOGOUT_EPOCH" ] || [ "$EPOCH" -gt "$LOGOUT_EPOCH" ]; then LOGOUT_EPOCH=$EPOCH; fi
+  done <<<"$events"
+}
+from_journal() { # newest first, at most 500 sshd entries, at most 1 s: the journal's _COMM index makes it a short read
+  local kind stamp rest events
+  events=$(if [ -n "${AUTOSTOP_PROBE_JOURNAL:-}" ]; then cat -- "$AUTOSTOP_PROBE_JOURNAL" 2>/dev/null
+         else timeout 1 journalctl -q --no-pager -r -o short-unix -n 500 _COMM=sshd _COMM=sshd-session 2>/dev/null; fi \
+    | grep -a -E "^[0-9]+(\.[0-9]+)? [^ ]+ $EVENTS" | awk "$FIRST_EVENTS_AWK")
+  while read -r kind stamp rest; do   # at most two lines; short-unix starts with epoch seconds
+    stamp=${stamp%%.*}
+    [[ $stamp =~ ^[0-9]{1,12}$ ]] || continue
+    if [ "$kind" = in ]; then [ -n "$LOGIN_EPOCH" ] || LOGIN_EPOCH=$stamp
+    else [ -n "$LOGOUT_EPOCH" ] || LOGOUT_EPOCH=$stamp; fi
+  done <<<"$events"
+}
+from_wtmp() { # util-linux last, newest login first (ISO times carry their zone): "user pts/0 host LOGIN - LOGOUT (d)"
+  # The login is the newest terminal line's; the logout the latest "- <time>" of the 50 newest sessions (a long
+  # session may end after a newer short one). "still logged in", "gone - no logout", "crash", "down": no logout.
+  # Terminals that libutempter registers are not SSH sessions: tmux panes ("tmux(123).%0"), mosh ("mosh [123]",
+  # "198.51.100.7 via mosh [123]"), etterminal ("etterminal [123]").
+  local line iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:?[0-9]{2}|Z)?' login="" outs="" e epochs
+  while IFS= read -r line; do   # at most 50 lines (-n 50)
+    [[ $line =~ \ (pts/|tty|ssh) ]] || continue
+    [[ $line =~ \ (tmux\(|mosh\ \[|etterminal\ \[) ]] && continue
+    [ -n "$login" ] || { [[ $line =~ ($iso) ]] && login=${BASH_REMATCH[1]}; }
+    [[ $line =~ \ -\ ($iso) ]] && outs+=${BASH_REMATCH[1]}$'\n'
+  done < <(last ${AUTOSTOP_PROBE_WTMP:+-f "$AUTOSTOP_PROBE_WTMP"} -w --time-format iso -n 50 2>/dev/null)
+  [ -n "$login$outs" ] || return 0
+  # One date for all of them: the login's epoch first (a stand-in line when there is none), then the logouts'. No
+  # empty line may reach date: it reads one as today's midnight.
+  epochs=$(date -f - +%s 2>/dev/null <<<"${login:-1970-01-01T00:00:00Z}${outs:+$'\n'}${outs%$'\n'}")
+  e=${epochs%%$'\n'*}
+  [ -z "$LOGIN_EPOCH" ] && [ -n "$login" ] && [[ $e =~ ^-?[0-9]+$ ]] && LOGIN_EPOCH=$e
+  [ -z "$LOGOUT_EPOCH" ] && [ -n "$outs" ] || return 0
+  while read -r e; do   # at most 50 lines
+    [[ $e =~ ^-?[0-9]+$ ]] || continue
+    if [ -z "$LOGOUT_EPOCH" ] || [ "$e" -gt "$LOGOUT_EPOCH" ]; then LOGOUT_EPOCH=$e; fi
+  done <<<"${epochs#*$'\n'}"
+}
 # Sources, first that exists: auth.log/secure; else the journal (Debian 12+, AL2023, SUSE without rsyslog), and wtmp
-# when the journal has no login (no journald, or a flood pushed it past 500 entries). A test seam picks its sources.
+# when the journal has no login or no logout (no journald, or a flood pushed it past 500 entries). A test seam picks
+# its sources.
 if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}${AUTOSTOP_PROBE_JOURNAL:-}${AUTOSTOP_PROBE_WTMP:-}" ]; then
   if [ -n "${AUTOSTOP_PROBE_AUTH_LOG:-}" ]; then
     if [ -r "$AUTOSTOP_PROBE_AUTH_LOG" ]; then from_text_log "$AUTOSTOP_PROBE_AUTH_LOG"; else add_error "cannot read $AUTOSTOP_PROBE_AUTH_LOG"; fi
   fi
-  if [ -z "$LOGIN_EPOCH" ] && [ -n "${AUTOSTOP_PROBE_JOURNAL:-}" ]; then
+  if { [ -z "$LOGIN_EPOCH" ] || [ -z "$LOGOUT_EPOCH" ]; } && [ -n "${AUTOSTOP_PROBE_JOURNAL:-}" ]; then
     if [ -r "$AUTOSTOP_PROBE_JOURNAL" ]; then from_journal; else add_error "cannot read $AUTOSTOP_PROBE_JOURNAL"; fi
   fi
-  if [ -z "$LOGIN_EPOCH" ] && [ -n "${AUTOSTOP_PROBE_WTMP:-}" ]; then
+  if { [ -z "$LOGIN_EPOCH" ] || [ -z "$LOGOUT_EPOCH" ]; } && [ -n "${AUTOSTOP_PROBE_WTMP:-}" ]; then
     if [ -r "$AUTOSTOP_PROBE_WTMP" ]; then from_wtmp; else add_error "cannot read $AUTOSTOP_PROBE_WTMP"; fi
   fi
 elif [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then
@@ -201,10 +305,13 @@ elif [ -r /var/log/auth.log ] || [ -r /var/log/secure ]; then
 else
   # journalctl reads only these directories: without them (a container, no journald) it has nothing to find.
   if [ -d /run/log/journal ] || [ -d /var/log/journal ]; then command -v journalctl >/dev/null 2>&1 && from_journal; fi
-  [ -z "$LOGIN_EPOCH" ] && command -v last >/dev/null 2>&1 && [ -r /var/log/wtmp ] && from_wtmp
+  if [ -z "$LOGIN_EPOCH" ] || [ -z "$LOGOUT_EPOCH" ]; then
+    command -v last >/dev/null 2>&1 && [ -r /var/log/wtmp ] && from_wtmp
+  fi
 fi
-LOGIN_AGE=null
-if [[ ${LOGIN_EPOCH:-} =~ ^[0-9]+$ ]]; then LOGIN_AGE=$(( NOW - LOGIN_EPOCH )); [ "$LOGIN_AGE" -lt 0 ] && LOGIN_AGE=0; fi
+LOGIN_AGE=null; LOGOUT_AGE=null
+if [[ ${LOGIN_EPOCH:-} =~ ^-?[0-9]{1,12}$ ]]; then LOGIN_AGE=$(( NOW - LOGIN_EPOCH )); [ "$LOGIN_AGE" -lt 0 ] && LOGIN_AGE=0; fi
+if [[ ${LOGOUT_EPOCH:-} =~ ^-?[0-9]{1,12}$ ]]; then LOGOUT_AGE=$(( NOW - LOGOUT_EPOCH )); [ "$LOGOUT_AGE" -lt 0 ] && LOGOUT_AGE=0; fi
 
 # --- keep-alive marker: "keep this up until", a UTC time: epoch seconds or ISO-8601 -------------------------------
 # An ISO time without a zone is UTC (the marker holds UTC; date -u reads it so). Only those two forms: date -d also
@@ -230,12 +337,34 @@ fi
 
 # --- machine facts (CPU count: the awk pass above) ---------------------------------------------------------------
 UPTIME=0; LOAD=0
-# Numbers go into the line unquoted, so anything that is not a plain number is an error, never copied in.
-if read -r up _ <"$PROC/uptime" 2>/dev/null && [[ $up =~ ^[0-9]+(\.[0-9]*)?$ ]]; then UPTIME=${up%%.*}; else add_error "cannot read $PROC/uptime"; fi
-if read -r l1 _ <"$PROC/loadavg" 2>/dev/null && [[ $l1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; then LOAD=$l1; else add_error "cannot read $PROC/loadavg"; fi
+# Numbers go into the line unquoted, so anything that is not a plain, bounded number is an error, never copied in.
+if read -r up _ <"$PROC/uptime" 2>/dev/null && [[ $up =~ ^[0-9]{1,12}(\.[0-9]*)?$ ]]; then UPTIME=${up%%.*}; else add_error "cannot read $PROC/uptime"; fi
+if read -r l1 _ <"$PROC/loadavg" 2>/dev/null && [[ $l1 =~ ^[0-9]{1,9}(\.[0-9]{1,6})?$ ]]; then LOAD=$l1; else add_error "cannot read $PROC/loadavg"; fi
 
-# --- the line ---------------------------------------------------------------------------------------------------
+# --- the line: at most LINE_MAX characters ------------------------------------------------------------------------
+# Everything but errors is bounded by construction (see the header); errors take what is left, in order: an error
+# that does not fit whole is cut (never inside an escape) when at least 24 characters are left, and the rest dropped.
+LINE_MAX=2000
 [ "${USERS:--}" = "-" ] && USERS=""
-printf '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"users":[%s],"lastLoginAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"errors":[%s]}\n' \
-  "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "$USERS" "$LOGIN_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$ERRORS_JSON"
+[ "${KINDS:--}" = "-" ] && KINDS=""
+[ "${BUSY:--}" = "-" ] && BUSY=""
+printf -v LINE '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"remoteShellSessions":%d,"remoteShellKinds":[%s],"users":[%s],"lastLoginAgeSeconds":%s,"lastLogoutAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"systemBusy":[%s],"errors":[' \
+  "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "${REMOTE:-0}" "$KINDS" "$USERS" "$LOGIN_AGE" "$LOGOUT_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$BUSY"
+sep=""
+while IFS= read -r e; do   # at most 8 errors
+  [ -n "$e" ] || continue
+  room=$(( LINE_MAX - ${#LINE} - ${#sep} - 4 ))   # the quotes and the closing ]}
+  json_escape "$e" 160
+  if [ "${#JSON}" -gt "$room" ]; then
+    [ "$room" -ge 24 ] || break
+    keep=$room
+    for _ in 1 2 3 4 5 6 7 8; do   # escaping at most doubles a length, so this converges; room/2 always fits
+      json_escape "$e" "$keep"; [ "${#JSON}" -le "$room" ] && break
+      keep=$(( keep - (${#JSON} - room) ))
+    done
+    [ "${#JSON}" -le "$room" ] || json_escape "$e" $(( room / 2 ))
+  fi
+  LINE+="$sep\"$JSON\""; sep=","
+done <<<"$ERRORS"
+printf '%s]}\n' "$LINE"
 [ -z "$SESSIONS_UNKNOWN" ] || exit 3

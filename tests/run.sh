@@ -20,6 +20,7 @@ command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v sshpass >/dev/null 2>&1 || need+=(sshpass)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v gawk >/dev/null 2>&1 || need+=(gawk)   # the probe must give the same output under gawk (AL2, RHEL) and mawk
+command -v mosh-server >/dev/null 2>&1 || need+=(mosh)   # tests/checks/agent-real-remote-shell.sh runs a real mosh-server and client
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -37,10 +37,10 @@ public class JsonSafetyTests
         var table = new MemoryStream();
         foreach (var part in new[]
         {
-            Encoding.ASCII.GetBytes("    1     0 /sbin/init\n  100     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"),
-            Encoding.ASCII.GetBytes("  200   100 sshd: b"), odd, Encoding.ASCII.GetBytes("ob [priv]\n"),
-            Encoding.ASCII.GetBytes("  210   200 sshd: b"), odd, Encoding.ASCII.GetBytes("ob@notty\n"),
-            Encoding.ASCII.GetBytes("  300   100 sshd: q\"u\\o\u007fte@pts/3\n"),
+            Encoding.ASCII.GetBytes("    1     0 ?      root /sbin/init\n  100     1 ?      root sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"),
+            Encoding.ASCII.GetBytes("  200   100 ?      root sshd: b"), odd, Encoding.ASCII.GetBytes("ob [priv]\n"),
+            Encoding.ASCII.GetBytes("  210   200 ?      b"), odd, Encoding.ASCII.GetBytes("ob sshd: b"), odd, Encoding.ASCII.GetBytes("ob@notty\n"),
+            Encoding.ASCII.GetBytes("  300   100 ?      root sshd: q\"u\\o\u007fte@pts/3\n"),
         }) table.Write(part);
         File.WriteAllBytes(probe.Environment["AUTOSTOP_PROBE_PS"], table.ToArray());
 
@@ -80,5 +80,60 @@ public class JsonSafetyTests
         var errors = report.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Contains(errors, e => e.Contains("loadavg"));
         Assert.Contains(errors, e => e.Contains("uptime"));
+    }
+
+    [Fact]
+    public void TheWorstCaseLineFitsIn2000Characters()
+    {
+        // Everything at its maximum at once: more than 16 users with long names full of characters JSON must escape,
+        // three remote-shell kinds, all thirteen maintenance kinds with 7-digit pids (Linux's pid_max is 4194304),
+        // and far more than 8 errors, each naming a path of quotes and backslashes (escaping doubles its length).
+        using var probe = new ProbeRunner();
+        var odd = string.Concat(Enumerable.Repeat("\"\\\\", 50));   // "\\ x50: 150 characters that each need escaping
+        var table = new List<string> { "    1     0 ?        root /sbin/init", "  100     1 ?        root sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups" };
+        for (var i = 0; i < 20; i++)
+            table.Add($" {1000 + i}   100 ?        root sshd: {i:00}\"q\\{new string('x', 40)}@pts/{i}");
+        foreach (var (server, i) in new[] { "mosh-server", "etterminal", "etserver" }.Select((s, i) => (s, i)))
+        {
+            table.Add($" {3000 + 2 * i}     1 ?        user{i}-{new string('y', 40)} {server} new");
+            table.Add($" {3001 + 2 * i}  {3000 + 2 * i} pts/{100 + i}  user{i}-{new string('y', 40)} -bash");
+        }
+        string[] busy = ["apt", "apt-get", "aptitude", "dpkg", "unattended-upgrade", "unattended-upgrades", "yum", "dnf", "dnf5", "rpm", "zypper", "cloud-init", "ssm-document-worker"];
+        table.AddRange(busy.Select((n, i) => $" {4194290 + i}     1 ?        root {n}"));
+        File.WriteAllLines(probe.Environment["AUTOSTOP_PROBE_PS"], table);
+        probe.Environment["AUTOSTOP_PROBE_DEV"] = Path.Combine(probe.Work, odd);      // no such directory: every tty is an error
+        probe.Environment["AUTOSTOP_PROBE_PROC"] = Path.Combine(probe.Work, "p" + odd); // cpuinfo, uptime, loadavg: errors
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = Path.Combine(probe.Work, "a" + odd);
+        File.WriteAllText(probe.Environment["AUTOSTOP_PROBE_KEEPALIVE"], odd);
+
+        var (report, line) = probe.Run();   // one line, valid JSON, valid against agent/schema.json, <= 2,000 characters
+
+        Assert.True(line.Length is > 1900 and <= ProbeRunner.LineMax, $"{line.Length} characters: {line}");
+        Assert.Equal(20, report.GetProperty("sshSessions").GetInt32());
+        Assert.Equal(16, report.GetProperty("users").GetArrayLength());
+        Assert.All(report.GetProperty("users").EnumerateArray(), u => Assert.Matches("^[A-Za-z0-9._?-]{1,32}$", u.GetString()!));
+        Assert.Equal(3, report.GetProperty("remoteShellSessions").GetInt32());
+        Assert.Equal(["mosh-server", "etterminal", "etserver"], report.GetProperty("remoteShellKinds").EnumerateArray().Select(k => k.GetString()!));
+        Assert.Equal(busy.Take(8).Select((n, i) => $"{n} (pid {4194290 + i})"), report.GetProperty("systemBusy").EnumerateArray().Select(b => b.GetString()!));
+        var errors = report.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.InRange(errors.Count, 1, 8);
+        Assert.StartsWith("cannot count CPUs in " + probe.Work, errors[0]);   // the first errors are kept, the last one cut to fit
+        Assert.All(errors, e => Assert.InRange(e.Length, 1, 160));
+        Assert.Contains("\\\"", line);                                      // quotes really were escaped inside the kept errors
+    }
+
+    [Fact]
+    public void ErrorsThatFitAreKeptWhole()
+    {
+        using var probe = new ProbeRunner();
+        var odd = string.Concat(Enumerable.Repeat("\"\\", 20));
+        probe.Environment["AUTOSTOP_PROBE_PROC"] = Path.Combine(probe.Work, odd);
+
+        var (report, line) = probe.Run();
+
+        var errors = report.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(["cannot count CPUs in " + Path.Combine(probe.Work, odd) + "/cpuinfo", "cannot read " + Path.Combine(probe.Work, odd) + "/uptime",
+            "cannot read " + Path.Combine(probe.Work, odd) + "/loadavg"], errors);
+        Assert.True(line.Length < ProbeRunner.LineMax, line);
     }
 }

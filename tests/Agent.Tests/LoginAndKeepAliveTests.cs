@@ -4,7 +4,7 @@ using AutoStop.TestSupport;
 
 namespace AutoStop.Agent.Tests;
 
-/// <summary>The last login (from the log formats instances have) and the keep-alive marker and its helper.</summary>
+/// <summary>The last login and logout (from the log formats instances have) and the keep-alive marker and its helper.</summary>
 public class LoginAndKeepAliveTests
 {
     [Theory]
@@ -17,6 +17,83 @@ public class LoginAndKeepAliveTests
         probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = ProbeRunner.Fixture(log);
         var (report, line) = probe.Run();
         Assert.True(age == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Theory]
+    [InlineData("auth-debian-rfc3339.log", 125L)]            // pam_unix(sshd:session): session closed for user bob
+    [InlineData("auth-sshd-session.log", 150L)]              // OpenSSH 9.8+: sshd-session's Disconnected / session closed
+    [InlineData("auth-logout-disconnected.log", 785L)]       // "Disconnected from user alice"; newer [preauth] disconnects, sudo's and cron's closed sessions are not SSH logouts
+    [InlineData("secure-rhel-syslog.log", null)]             // logins only
+    [InlineData("auth-no-login.log", null)]                  // a guesser's "Connection closed by invalid user" is no logout
+    public void TheLastSshLogoutIsFound(string log, long? age)
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = ProbeRunner.Fixture(log);
+        var (report, line) = probe.Run();
+        var value = report.GetProperty("lastLogoutAgeSeconds");
+        if (age is null) Assert.True(value.ValueKind == JsonValueKind.Null, line);
+        else Assert.True(age == value.GetInt64(), line);
+        Assert.Equal(0, report.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
+    public void ALogoutAfterMegabytesOfGuessesIsFoundWithItsLogin()
+    {
+        using var probe = new ProbeRunner();
+        var log = Path.Combine(probe.Work, "auth.log");
+        using (var writer = new StreamWriter(log))
+        {
+            writer.WriteLine("Nov 22 17:00:00 host sshd[7001]: Accepted password for bob from 198.51.100.2 port 2 ssh2");
+            const string guess = "Nov 22 17:30:00 host sshd[2401]: Disconnected from invalid user root 203.0.113.9 port 40000 [preauth]";
+            for (long written = 0; written < 3_000_000; written += guess.Length + 1) writer.WriteLine(guess);
+            writer.WriteLine("Nov 22 17:31:05 host sshd[7001]: pam_unix(sshd:session): session closed for user bob");
+            for (long written = 0; written < 3_000_000; written += guess.Length + 1) writer.WriteLine(guess);
+        }
+        probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = log;
+        var (report, line) = probe.Run();
+        Assert.True(120 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+        Assert.True(33 * 60 + 5 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void TheJournalGivesTheLastLogout()
+    {
+        // Fixtures/journal-logout.txt, newest first: alice's session closed at Now - 119.7 s (Disconnected from user,
+        // then pam_unix's session closed); the newer line is a [preauth] disconnect.
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-logout.txt");
+        var (report, line) = probe.Run();
+        Assert.True(120 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+        Assert.True(240 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void AJournalWithALoginButNoLogoutLeavesTheLogoutToWtmp()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        probe.Environment["AUTOSTOP_PROBE_JOURNAL"] = ProbeRunner.Fixture("journal-short-unix.txt");   // login 240 s ago, no logout
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe, (7, "alice", "pts/0", ProbeRunner.Now - 3600), (8, "", "pts/0", ProbeRunner.Now - 1500));
+        var (report, line) = probe.Run();
+        Assert.True(240 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.True(1500 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+    }
+
+    [Fact]
+    public void WtmpGivesTheLatestLogoutEvenOfAnOlderLogin()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        // carol logged in first and out last; dave came and went in between; erin is still logged in.
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe,
+            (7, "carol", "pts/2", ProbeRunner.Now - 9000),
+            (7, "dave", "pts/3", ProbeRunner.Now - 5000), (8, "", "pts/3", ProbeRunner.Now - 4000),
+            (8, "", "pts/2", ProbeRunner.Now - 1000),
+            (7, "erin", "pts/4", ProbeRunner.Now - 300));
+        var (report, line) = probe.Run();
+        Assert.True(1000 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
+        Assert.True(300 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
     }
 
     [Fact]
@@ -73,6 +150,7 @@ public class LoginAndKeepAliveTests
             (7, "alice", "pts/0", ProbeRunner.Now - 600));
         var (report, line) = probe.Run();
         Assert.True(600 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.True(7000 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);   // bob's; alice is still logged in
     }
 
     [Fact]
@@ -95,15 +173,36 @@ public class LoginAndKeepAliveTests
         probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe);
         var (report, line) = probe.Run();
         Assert.True(report.GetProperty("lastLoginAgeSeconds").ValueKind == JsonValueKind.Null, line);
+        Assert.True(report.GetProperty("lastLogoutAgeSeconds").ValueKind == JsonValueKind.Null, line);
+    }
+
+    [Fact]
+    public void TerminalsOfTmuxMoshAndEtInWtmpAreNotSshLoginsOrLogouts()
+    {
+        using var probe = new ProbeRunner();
+        probe.Environment.Remove("AUTOSTOP_PROBE_AUTH_LOG");
+        // libutempter's entries for a tmux pane, a mosh session and an etterminal, newer than alice's SSH session.
+        probe.Environment["AUTOSTOP_PROBE_WTMP"] = Wtmp(probe, [
+            (7, "alice", "pts/0", ProbeRunner.Now - 3600, "198.51.100.7"), (8, "", "pts/0", ProbeRunner.Now - 3000, ""),
+            (7, "alice", "pts/1", ProbeRunner.Now - 900, "tmux(4242).%0"), (8, "", "pts/1", ProbeRunner.Now - 800, ""),
+            (7, "alice", "pts/2", ProbeRunner.Now - 700, "198.51.100.7 via mosh [5151]"), (8, "", "pts/2", ProbeRunner.Now - 600, ""),
+            (7, "alice", "pts/3", ProbeRunner.Now - 500, "etterminal [6161]"), (8, "", "pts/3", ProbeRunner.Now - 400, ""),
+        ]);
+        var (report, line) = probe.Run();
+        Assert.True(3600 == report.GetProperty("lastLoginAgeSeconds").GetInt64(), line);
+        Assert.True(3000 == report.GetProperty("lastLogoutAgeSeconds").GetInt64(), line);
     }
 
     /// <summary>A binary wtmp file (glibc struct utmp on Linux x86_64/arm64, 384 bytes a record) for `last -f`.</summary>
-    private static string Wtmp(ProbeRunner probe, params (short Type, string User, string Line, long Time)[] records)
+    private static string Wtmp(ProbeRunner probe, params (short Type, string User, string Line, long Time)[] records) =>
+        Wtmp(probe, records.Select(r => (r.Type, r.User, r.Line, r.Time, r.Type == 7 ? "198.51.100.7" : "")).ToArray());
+
+    private static string Wtmp(ProbeRunner probe, (short Type, string User, string Line, long Time, string Host)[] records)
     {
         var path = Path.Combine(probe.Work, "wtmp");
         using var stream = File.Create(path);
         var pid = 4000;
-        foreach (var (type, user, line, time) in records)
+        foreach (var (type, user, line, time, host) in records)
         {
             var record = new byte[384];
             BitConverter.GetBytes(type).CopyTo(record, 0);           // ut_type: 2 boot, 7 user process, 8 dead
@@ -111,7 +210,7 @@ public class LoginAndKeepAliveTests
             System.Text.Encoding.ASCII.GetBytes(line).CopyTo(record, 8);          // ut_line[32]
             System.Text.Encoding.ASCII.GetBytes(line.Length > 4 ? line[^4..] : line).CopyTo(record, 40); // ut_id[4]
             System.Text.Encoding.ASCII.GetBytes(user).CopyTo(record, 44);         // ut_user[32]
-            System.Text.Encoding.ASCII.GetBytes(type == 7 ? "198.51.100.7" : "").CopyTo(record, 76); // ut_host[256]
+            System.Text.Encoding.ASCII.GetBytes(host).CopyTo(record, 76);        // ut_host[256]
             BitConverter.GetBytes((int)time).CopyTo(record, 340);    // ut_tv.tv_sec (int32 on these ABIs)
             stream.Write(record);
         }

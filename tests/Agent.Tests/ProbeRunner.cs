@@ -47,8 +47,14 @@ internal sealed class ProbeRunner : IDisposable
         File.SetLastAccessTimeUtc(path, DateTimeOffset.FromUnixTimeSeconds(Now - idleSeconds).UtcDateTime);
     }
 
-    /// <summary>Runs the probe; asserts it printed exactly one line, valid against agent/schema.json, and exited
-    /// <paramref name="expectedExit"/> (0: it could observe the instance).</summary>
+    /// <summary>The probe's line is at most this long whatever it finds (its header says how it keeps to it).</summary>
+    public const int LineMax = 2000;
+
+    private static readonly string[] SchemaFields = Schema.Schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>Runs the probe; asserts it printed exactly one line, valid against agent/schema.json, holding exactly
+    /// the schema's properties (the schema lets consumers ignore unknown fields; the probe prints no others), at most
+    /// <see cref="LineMax"/> characters, and exited <paramref name="expectedExit"/> (0: it could observe the instance).</summary>
     public (JsonElement Report, string Line) Run(int expectedExit = 0)
     {
         var start = new ProcessStartInfo("bash", [Script]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -61,8 +67,10 @@ internal sealed class ProbeRunner : IDisposable
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, $"expected one line, got: {stdout}");
         Assert.Empty(Schema.Validate(lines[0]));
-        Assert.True(lines[0].Length < 2500, $"{lines[0].Length} characters");
-        return (JsonDocument.Parse(lines[0]).RootElement.Clone(), lines[0]);
+        Assert.True(lines[0].Length <= LineMax, $"{lines[0].Length} characters");
+        var report = JsonDocument.Parse(lines[0]).RootElement.Clone();
+        Assert.Equal(SchemaFields, report.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToArray());
+        return (report, lines[0]);
     }
 
     public void Dispose() => Directory.Delete(Work, recursive: true);

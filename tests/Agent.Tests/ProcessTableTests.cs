@@ -2,7 +2,7 @@ namespace AutoStop.Agent.Tests;
 
 /// <summary>
 /// Session counts from process tables as they look on the distributions and OpenSSH versions a fleet runs
-/// (Fixtures/*.ps, "PID PPID ARGS" as `ps -eo pid=,ppid=,args=` prints them).
+/// (Fixtures/*.ps, "PID PPID TTY USER ARGS" as `ps -eo pid=,ppid=,tty=,user:32=,args=` prints them).
 /// </summary>
 public class ProcessTableTests
 {
@@ -105,11 +105,11 @@ public class ProcessTableTests
     public void FiveHundredSessionsStayWellUnderSsmsOutputLimit()
     {
         using var probe = new ProbeRunner();
-        var table = new List<string> { "    1     0 /sbin/init", "  100     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups" };
+        var table = new List<string> { "    1     0 ? root /sbin/init", "  100     1 ? root sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups" };
         for (var i = 0; i < 500; i++)
         {
-            table.Add($"{1000 + 2 * i} 100 sshd: user{i:000}-with-a-long-name-beyond-32-chars [priv]");
-            table.Add($"{1001 + 2 * i} {1000 + 2 * i} sshd: user{i:000}-with-a-long-name-beyond-32-chars@notty");
+            table.Add($"{1000 + 2 * i} 100 ? root sshd: user{i:000}-with-a-long-name-beyond-32-chars [priv]");
+            table.Add($"{1001 + 2 * i} {1000 + 2 * i} ? user{i:000}-with-a-long-na+ sshd: user{i:000}-with-a-long-name-beyond-32-chars@notty");
         }
         File.WriteAllLines(probe.Environment["AUTOSTOP_PROBE_PS"] = Path.Combine(probe.Work, "big.ps"), table);
 

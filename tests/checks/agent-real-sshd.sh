@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The probe on a real OpenSSH sshd (127.0.0.1, a free port, a throwaway host key and config): root with a terminal,
 # root running a command without one, a normal user without one, one multiplexed connection carrying two channels, one connection left at the password
-# prompt, and a login that already ended. The counts must be exact. Needs root (it starts sshd, adds two users).
+# prompt, and a login that already ended. The counts must be exact. Logouts: the login that ended is read back as
+# lastLogoutAgeSeconds from sshd's own "Disconnected from user" line, and from the real /var/log/wtmp, where sshd
+# records a terminal session's login and logout (loginrec.c; session.c session_pty_cleanup2 record_logout) and the
+# probe reads it with the real `last -f`. Needs root (it starts sshd, adds two users, may create /var/log/wtmp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROBE=$PWD/agent/session-probe.sh
@@ -25,6 +28,8 @@ cleanup() {
   for u in "$U1" "$U2"; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do userdel -r "$u" >/dev/null 2>&1 && break; id "$u" >/dev/null 2>&1 || break; sleep 0.3; done
   done
+  [ -z "${CREATED_WTMP:-}" ] || rm -f /var/log/wtmp
+  [ -z "${CREATED_UTMP:-}" ] || rm -f /run/utmp
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -80,6 +85,33 @@ if ! [[ $age =~ ^[0-9]+$ ]] || [ "$age" -lt 1 ] || [ "$age" -gt 30 ]; then
   echo "FAIL: lastLoginAgeSeconds '$age' does not reflect the login 2 s ago"; echo "$LINE"; tail -5 "$AUTH_LOG"; exit 1
 fi
 echo "ok: lastLoginAgeSeconds = $age after a login that ended"
+out_age=$(field "$LINE" lastLogoutAgeSeconds)
+if ! [[ $out_age =~ ^[0-9]+$ ]] || [ "$out_age" -gt "$age" ] || [ "$out_age" -gt 30 ]; then
+  echo "FAIL: lastLogoutAgeSeconds '$out_age' does not reflect the session that closed 2 s ago (login $age s ago)"; echo "$LINE"; tail -5 "$AUTH_LOG"; exit 1
+fi
+grep -q "Disconnected from user $U1 127.0.0.1 port" "$AUTH_LOG" || { echo "FAIL: sshd logged no 'Disconnected from user $U1'"; tail -5 "$AUTH_LOG"; exit 1; }
+echo "ok: lastLogoutAgeSeconds = $out_age from sshd's 'Disconnected from user $U1 ...'"
+
+# 1b. A terminal session that came and went, read back from the real wtmp only (as on an instance without auth.log
+#     and journal). sshd appends to wtmp only when the file exists (loginrec.c wtmp_write opens it O_APPEND), and
+#     Debian's build records through login(3)/logout(3): the logout reaches wtmp only when logout(3) found the login in
+#     utmp (loginrec.c syslogin_perform_logout), so without /run/utmp (a container; systemd creates it on every boot
+#     of an instance) sshd writes the login and never the logout. Both are created here when missing, as on an instance.
+if [ ! -e /var/log/wtmp ]; then install -m 664 /dev/null /var/log/wtmp; CREATED_WTMP=1; fi
+if [ ! -e /run/utmp ]; then install -m 664 /dev/null /run/utmp; CREATED_UTMP=1; fi
+before=$(date +%s)
+"${SSH[@]}" -tt "$U2"@127.0.0.1 true >/dev/null 2>&1 </dev/null
+sleep 1
+session=$(last -f /var/log/wtmp -w --time-format iso -n 50 "$U2" 2>/dev/null | grep -a "^$U2 " | head -1)
+[[ $session =~ \ -\ [0-9]{4}- ]] || { echo "FAIL: wtmp has no finished session of $U2: '$session'"; exit 1; }
+LINE=$(AUTOSTOP_PROBE_WTMP=/var/log/wtmp bash "$PROBE")
+out_age=$(field "$LINE" lastLogoutAgeSeconds); in_age=$(field "$LINE" lastLoginAgeSeconds)
+elapsed=$(( $(date +%s) - before ))
+if ! [[ $out_age =~ ^[0-9]+$ && $in_age =~ ^[0-9]+$ ]] || [ "$out_age" -gt "$elapsed" ] || [ "$in_age" -gt "$elapsed" ] || [ "$out_age" -gt "$in_age" ]; then
+  echo "FAIL: from wtmp, lastLoginAgeSeconds '$in_age' / lastLogoutAgeSeconds '$out_age' do not reflect $U2's session of the last $elapsed s"
+  echo "wtmp: $session"; echo "probe: $LINE"; exit 1
+fi
+echo "ok: real wtmp ($session): lastLoginAgeSeconds = $in_age, lastLogoutAgeSeconds = $out_age"
 
 # 2. Live sessions.
 "${SSH[@]}" -tt root@127.0.0.1 "exec -a autostop-test-$DIR sleep 60" >/dev/null 2>&1 </dev/null & PIDS+=($!)                       # root, terminal
@@ -113,4 +145,4 @@ line = sys.argv[1]
 assert len(line) < 2500, len(line)
 json.loads(line)
 PY
-echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 6 sessions (root+tty, root command without tty, user notty, 2-channel multiplexed, 2 port-forward-only), 1 at the password prompt, ended login seen: exact"
+echo "real sshd ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1)): 6 sessions (root+tty, root command without tty, user notty, 2-channel multiplexed, 2 port-forward-only), 1 at the password prompt, ended login and its logout seen (auth log and real wtmp): exact"
