@@ -541,8 +541,8 @@ def main():
     w(f"Sessions per instance without the paid metric: the saved Logs Insights query *Sessions per instance* scans the "
       f"decision log when it runs, ${cost['query_month_cost']:.3f} for 30 days of 1,000 instances at "
       f"${PRICES['logs_insights_gb_scanned']}/GB scanned, nothing when it is not run; each view of the dashboard runs its "
-      f"two log widgets over 3 hours (${cost['dashboard_view_cost']:.5f}). Organisation rollout: member stacks without "
-      f"dashboard and alarms cost the last AutoStop column each; the monitoring account (`templates/monitoring-account.yaml`) "
+      f"two log widgets over 3 hours (${cost['dashboard_view_cost']:.5f}). Organisation rollout: a member stack without "
+      f"dashboard and alarms costs the organisation-member column; the monitoring account (`templates/monitoring-account.yaml`) "
       f"adds one dashboard per region, ${cost['monitoring_account']:.2f} a month, whatever the number of accounts; sharing "
       "metrics and logs through the OAM link costs nothing more.\n")
     w(f"Prices (us-east-1 list prices): {PRICE_SOURCES}\n")
