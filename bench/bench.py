@@ -109,10 +109,12 @@ RATE_LIMITS = [  # EC2's documented request buckets (non-mutating 100 burst / 20
 ]
 
 
-def cost_scenario(n):
+def cost_scenario(n, instance_metrics=False):
+    """instance_metrics: AUTOSTOP_INSTANCE_METRICS as the template passes it (its InstanceMetrics parameter, default false)."""
     half = n // 2
     return {
         "name": f"tick-{n}", "start": "2026-11-23T10:00:00Z", "tickMinutes": 5, "duration": "5m", "seed": n,
+        "config": {"AUTOSTOP_INSTANCE_METRICS": "true" if instance_metrics else "false"},
         "functionTimeoutSeconds": 300,
         "ssm": {"deliveryMs": DELIVERY, "executionMs": EXECUTION},
         "apiFaults": [{"operation": "*", "latencyMs": LATENCY}],
@@ -200,54 +202,132 @@ def cold_start():
 PRICES = {  # us-east-1 list prices, from PRICE_SOURCES
     "lambda_gb_s": 0.0000166667, "lambda_request": 0.20 / 1e6, "metric_month": 0.30, "alarm_month": 0.10,
     "put_metric_data_request": 0.01 / 1000, "logs_gb": 0.50, "dashboard_month": 3.00,
+    "insight_rule_month": 0.50, "insight_rule_event": 0.02 / 1e6, "logs_insights_gb_scanned": 0.005,
 }
 PRICE_SOURCES = (
     "AWS Lambda pricing, https://aws.amazon.com/lambda/pricing/ (US East (N. Virginia), x86: $0.0000166667 per GB-s, "
     "$0.20 per million requests); Amazon CloudWatch pricing, https://aws.amazon.com/cloudwatch/pricing/ (US East "
     "(N. Virginia): custom metrics $0.30 a metric a month for the first 10,000, PutMetricData $0.01 per 1,000 requests, "
     "standard-resolution alarms $0.10 an alarm metric a month, dashboards $3.00 a dashboard a month beyond the 3 an "
-    "account gets free, log ingestion $0.50 per GB). Free tiers (1M Lambda requests and 400,000 GB-s, 10 metrics, "
-    "10 alarms, 3 dashboards a month) are not deducted: a fleet this size has usually spent them elsewhere."
+    "account gets free, log ingestion $0.50 per GB, Logs Insights $0.005 per GB scanned, Contributor Insights for "
+    "CloudWatch Logs $0.50 a rule a month and $0.02 per million log events that match the rule; cross-account "
+    "observability: no charge for sharing metrics and logs with a monitoring account). Free tiers (1M Lambda requests "
+    "and 400,000 GB-s, 10 metrics, 10 alarms, 3 dashboards, 1 Contributor Insights rule a month) are not deducted: a "
+    "fleet this size has usually spent them elsewhere."
 )
 
 
 def template_resources():
-    """What templates/template.yaml creates that CloudWatch bills monthly: its alarms (and which only with an
-    AlertEmail) and its dashboards, read from the template itself."""
-    import re
+    """What templates/template.yaml creates that CloudWatch bills monthly, read from the template itself: its
+    alarms, dashboards and Contributor Insights rules, each with the Condition (if any) that keeps it."""
+    import yaml
     with open(os.path.join(ROOT, "templates", "template.yaml")) as f:
-        text = f.read()
-    found = {"alarms": [], "conditionalAlarms": [], "dashboards": []}
-    for m in re.finditer(r"^  (\w+):\n    Type: (AWS::CloudWatch::(?:Alarm|Dashboard))\n(    Condition: (\w+)\n)?", text, re.M):
-        name, kind, condition = m[1], m[2], m[4]
-        if kind.endswith("Dashboard"):
-            found["dashboards"].append(name)
-        else:
-            found["conditionalAlarms" if condition else "alarms"].append(name)
-    if not found["alarms"] or not found["dashboards"]:
-        raise SystemExit(f"templates/template.yaml: expected alarms and a dashboard, found {found}")
-    return found
+        template = yaml.safe_load(f)
+    billed = {"AWS::CloudWatch::Alarm": "alarms", "AWS::CloudWatch::Dashboard": "dashboards", "AWS::CloudWatch::InsightRule": "insightRules"}
+    found = {kind: {} for kind in billed.values()}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] in billed:
+            found[billed[resource["Type"]]][name] = resource.get("Condition")
+    if not found["alarms"] or not found["dashboards"] or not found["insightRules"]:
+        raise SystemExit(f"templates/template.yaml: expected alarms, a dashboard and a Contributor Insights rule, found {found}")
+    return found, template["Conditions"], {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
+
+
+def condition_holds(conditions, name, parameters):
+    """Evaluates one of the template's Conditions (Fn::Equals / Fn::Not / Fn::And / Fn::Or / Condition over Refs)."""
+    def value(node):
+        return parameters[node["Ref"]] if isinstance(node, dict) else str(node)
+
+    def truth(node):
+        (function, args), = node.items()
+        if function == "Fn::Equals":
+            return value(args[0]) == value(args[1])
+        if function == "Fn::Not":
+            return not truth(args[0])
+        if function == "Fn::And":
+            return all(truth(a) for a in args)
+        if function == "Fn::Or":
+            return any(truth(a) for a in args)
+        if function == "Condition":
+            return truth(conditions[args])
+        raise SystemExit(f"condition function {function} is not evaluated by bench.py")
+    return name is None or truth(conditions[name])
+
+
+def log_bytes_by_kind(name):
+    """Bytes a tick wrote to the log (CloudWatch bills ingestion per byte of the events), by kind of line: decision,
+    tick, error, fleet metrics, per-instance metrics (an EMF line with an InstanceId), read from the lab run's log."""
+    kinds = {}
+    with open(os.path.join(WORK, name, "log.jsonl")) as f:
+        for line in f:
+            event = json.loads(line).get("event", "other")
+            kind = "instance metrics" if event == "metrics" and '"InstanceId"' in line else event
+            kinds[kind] = kinds.get(kind, 0) + len(line.encode())  # the line and its newline, as the lab counts
+    return kinds
+
+
 MEMORY_GB = 256 / 1024
 TICKS_PER_MONTH = 12 * 730
+N_COST = 1000
 
 
-def costs(rows):
-    r1000 = next(r for r in rows if r["n"] == 1000 and r["mode"] == "standard")
+def costs(rows, bytes_default, bytes_metrics_on):
+    """Monthly cost per 1,000 instances of the template's defaults and of each option, from the measured
+    1,000-instance tick (its duration, and its log by kind of line in a run with per-instance metrics off and one
+    with them on). Returns the table (column -> item -> $) and the facts the text quotes."""
+    r1000 = next(r for r in rows if r["n"] == N_COST and r["mode"] == "standard")
     duration_s = r1000["tickMs"] / 1000
-    log_gb = r1000["logBytes"] * TICKS_PER_MONTH / 1e9
     lambda_cost = TICKS_PER_MONTH * (duration_s * MEMORY_GB * PRICES["lambda_gb_s"] + PRICES["lambda_request"])
-    fleet_metrics = 8 * PRICES["metric_month"]
-    made = template_resources()
-    alarms = len(made["alarms"]) + len(made["conditionalAlarms"])  # with an AlertEmail: every alarm the template has
-    auto_with = {"Lambda (GB-s + requests)": lambda_cost, "custom metrics": fleet_metrics + 1000 * PRICES["metric_month"],
-                 "alarms": alarms * PRICES["alarm_month"], "dashboards": len(made["dashboards"]) * PRICES["dashboard_month"],
-                 "log ingestion": log_gb * PRICES["logs_gb"]}
-    auto_without = dict(auto_with, **{"custom metrics": fleet_metrics})
-    old = {"custom metrics": 1000 * PRICES["metric_month"],
-           "PutMetricData (1/min/instance)": 1000 * 60 * 730 * PRICES["put_metric_data_request"],
-           "alarms": 1000 * PRICES["alarm_month"]}
-    return {"AutoStop, per-instance Sessions metrics on": auto_with, "AutoStop, AUTOSTOP_INSTANCE_METRICS=false": auto_without,
-            "old method (metric + PutMetricData + alarm per instance)": old}, duration_s, log_gb, made
+    fleet_metrics = 8 * PRICES["metric_month"]  # EmfMetrics.Fleet: 8 metrics without dimensions
+    made, conditions, defaults = template_resources()
+    instance_emf_bytes = bytes_metrics_on.get("instance metrics", 0)
+    if instance_emf_bytes == 0:
+        raise SystemExit("the 1,000-instance run with AUTOSTOP_INSTANCE_METRICS=true wrote no per-instance metric lines")
+    if bytes_default.get("instance metrics", 0):
+        raise SystemExit("the default 1,000-instance run wrote per-instance metric lines: AUTOSTOP_INSTANCE_METRICS=false was not honoured")
+    default_log_bytes = sum(bytes_default.values())
+    decisions_per_month = TICKS_PER_MONTH * N_COST
+
+    def column(**overrides):
+        parameters = {**defaults, "AlertEmail": "ops@example.com", **overrides}  # an AlertEmail: every alarm counted
+        def count(kind):
+            return sum(1 for c in made[kind].values() if condition_holds(conditions, c, parameters))
+        metrics_on = parameters["InstanceMetrics"] == "true"
+        log_bytes = default_log_bytes + (instance_emf_bytes if metrics_on else 0)
+        table = {
+            "Lambda (GB-s + requests)": lambda_cost,
+            "custom metrics": fleet_metrics + (N_COST * PRICES["metric_month"] if metrics_on else 0),
+            "alarms": count("alarms") * PRICES["alarm_month"],
+            "dashboards": count("dashboards") * PRICES["dashboard_month"],
+            "log ingestion": log_bytes * TICKS_PER_MONTH / 1e9 * PRICES["logs_gb"],
+        }
+        if count("insightRules"):
+            # Upper bound: as if every decision line matched the rule (it counts only ticks in use).
+            table["Contributor Insights rule"] = count("insightRules") * (PRICES["insight_rule_month"] + decisions_per_month * PRICES["insight_rule_event"])
+        return table
+
+    old = {"custom metrics": N_COST * PRICES["metric_month"],
+           "PutMetricData (1/min/instance)": N_COST * 60 * 730 * PRICES["put_metric_data_request"],
+           "alarms": N_COST * PRICES["alarm_month"]}
+    table = {
+        "AutoStop, template defaults": column(),
+        "InstanceMetrics=true (per-instance Sessions metric)": column(InstanceMetrics="true"),
+        "ContributorInsights=true": column(ContributorInsights="true"),
+        "organisation member: CreateDashboard=false, CreateAlarms=false": column(CreateDashboard="false", CreateAlarms="false", AlertEmail=""),
+        "old method (metric + PutMetricData + alarm per instance)": old,
+    }
+    month_gb = default_log_bytes * TICKS_PER_MONTH / 1e9
+    facts = {
+        "duration_s": duration_s, "made": made, "default_log_bytes": default_log_bytes, "bytes_default": bytes_default,
+        "instance_emf_bytes": instance_emf_bytes, "log_gb": month_gb,
+        "decision_bytes_mean": bytes_default.get("decision", 0) / N_COST,
+        # One run of the sessions-per-instance query over 30 days scans the month's log; a dashboard view runs its two
+        # log widgets over the dashboard's default 3 hours.
+        "query_month_cost": month_gb * 30 / (730 / 24) * PRICES["logs_insights_gb_scanned"],
+        "dashboard_view_cost": 2 * default_log_bytes * 36 / 1e9 * PRICES["logs_insights_gb_scanned"],
+        "monitoring_account": PRICES["dashboard_month"],
+    }
+    return table, facts
 
 
 # ---------------------------------------------------------------- report
@@ -339,7 +419,8 @@ def main():
     random_rows = retry_modes_under_random_throttling()
     cold = cold_start()
     day = lab_run(os.path.join(ROOT, "lab", "scenarios", "day-100.yaml"), "day-100")
-    cost_table, duration_s, log_gb, made = costs(rows)
+    lab_run(cost_scenario(N_COST, instance_metrics=True), f"tick-{N_COST}-instance-metrics")
+    cost_table, cost = costs(rows, log_bytes_by_kind(f"tick-{N_COST}"), log_bytes_by_kind(f"tick-{N_COST}-instance-metrics"))
     chart(scores, os.path.join(BENCH, "decision-quality.png"))
 
     days = 50 * traces.DAYS
@@ -440,15 +521,30 @@ def main():
     w(f"\nJIT / AOT: {ratio:.1f}x to the first request, {ratio_tick:.1f}x to the end of the first tick (10 instances).\n")
 
     w("## Monthly cost per 1,000 instances (us-east-1 list prices)\n")
-    w(f"Lambda: {TICKS_PER_MONTH} ticks a month (every 5 minutes) x the measured {duration_s:.2f} s tick for N = 1,000 at 256 MB, "
-      f"${PRICES['lambda_gb_s']}/GB-s and $0.20 per million requests; logs: the measured {next(r for r in rows if r['n'] == 1000 and r['mode'] == 'standard')['logBytes']} "
-      f"bytes a tick = {log_gb:.2f} GB a month at ${PRICES['logs_gb']}/GB; custom metrics ${PRICES['metric_month']} each a month, "
-      f"alarms ${PRICES['alarm_month']}, dashboards ${PRICES['dashboard_month']:.2f}, PutMetricData $0.01 per 1,000 requests. "
-      f"What `templates/template.yaml` creates: alarms {', '.join(made['alarms'])}"
-      + (f", and {', '.join(made['conditionalAlarms'])} when an AlertEmail is given (counted here)" if made['conditionalAlarms'] else "") +
-      f"; dashboard {', '.join(made['dashboards'])}. SSM Run Command on EC2 instances and the EC2/SSM "
-      "API calls are free. EMF metrics cost as custom metrics, with no PutMetricData requests. SNS email notifications "
-      "(AlertEmail) are not counted.\n")
+    made = cost["made"]
+    kinds = ", ".join(f"{k} {v / N_COST:.1f}" for k, v in sorted(cost["bytes_default"].items(), key=lambda kv: -kv[1]))
+    w(f"Lambda: {TICKS_PER_MONTH} ticks a month (every 5 minutes) x the measured {cost['duration_s']:.2f} s tick for N = 1,000 at 256 MB, "
+      f"${PRICES['lambda_gb_s']}/GB-s and $0.20 per million requests. Logs: the measured {cost['default_log_bytes']} bytes a tick "
+      f"with the template's defaults (bytes per instance by kind of line: {kinds}; a decision line averages "
+      f"{cost['decision_bytes_mean']:.0f} bytes) = {cost['log_gb']:.2f} GB a month at ${PRICES['logs_gb']}/GB; "
+      f"`InstanceMetrics=true` adds the measured {cost['instance_emf_bytes']} bytes a tick of per-instance EMF lines "
+      f"(a run of the same tick with `AUTOSTOP_INSTANCE_METRICS=true`) and a custom metric per instance. "
+      f"Custom metrics ${PRICES['metric_month']} each a month (8 fleet metrics), alarms ${PRICES['alarm_month']}, dashboards "
+      f"${PRICES['dashboard_month']:.2f}, PutMetricData $0.01 per 1,000 requests. What `templates/template.yaml` creates, read "
+      "from it with its Conditions evaluated for each column (an AlertEmail given wherever alarms exist): alarms "
+      + ", ".join(f"{n} ({c or 'always'})" for n, c in made["alarms"].items()) + "; dashboards "
+      + ", ".join(f"{n} ({c or 'always'})" for n, c in made["dashboards"].items()) + "; Contributor Insights rules "
+      + ", ".join(f"{n} ({c or 'always'})" for n, c in made["insightRules"].items()) +
+      f". The rule is priced as if every decision line matched it ({TICKS_PER_MONTH * N_COST / 1e6:.2f} million a month; it "
+      "counts only ticks in use), an upper bound. SSM Run Command on EC2 instances and the EC2/SSM API calls are free. EMF "
+      "metrics cost as custom metrics, with no PutMetricData requests. SNS email notifications (AlertEmail) are not counted.\n")
+    w(f"Sessions per instance without the paid metric: the saved Logs Insights query *Sessions per instance* scans the "
+      f"decision log when it runs, ${cost['query_month_cost']:.3f} for 30 days of 1,000 instances at "
+      f"${PRICES['logs_insights_gb_scanned']}/GB scanned, nothing when it is not run; each view of the dashboard runs its "
+      f"two log widgets over 3 hours (${cost['dashboard_view_cost']:.5f}). Organisation rollout: a member stack without "
+      f"dashboard and alarms costs the organisation-member column; the monitoring account (`templates/monitoring-account.yaml`) "
+      f"adds one dashboard per region, ${cost['monitoring_account']:.2f} a month, whatever the number of accounts; sharing "
+      "metrics and logs through the OAM link costs nothing more.\n")
     w(f"Prices (us-east-1 list prices): {PRICE_SOURCES}\n")
     w("| item | " + " | ".join(cost_table) + " |")
     w("|---|" + "---:|" * len(cost_table))

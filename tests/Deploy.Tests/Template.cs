@@ -56,6 +56,16 @@ internal static partial class Template
         return statements;
     }
 
+    /// <summary>Every scalar under a node, one a line: the text of an Fn::Sub with its variable map and Fn::If branches
+    /// (e.g. the dashboard body, whose first widget depends on InstanceMetrics), for tests that look for references.</summary>
+    public static string AllText(YamlNode node) => node switch
+    {
+        YamlScalarNode s => s.Value ?? "",
+        YamlSequenceNode seq => string.Join("\n", seq.Children.Select(AllText)),
+        YamlMappingNode map => string.Join("\n", map.Children.Select(c => AllText(c.Value))),
+        _ => "",
+    };
+
     public static string Resolve(string text) =>
         Placeholder().Replace(text, m => Substitutions.TryGetValue(m.Groups[1].Value, out var v) ? v : throw new InvalidOperationException($"unknown placeholder {m.Value}"));
 

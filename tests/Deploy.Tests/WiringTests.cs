@@ -49,7 +49,7 @@ public class WiringTests
         Assert.Equal("MetricNamespace", Function["Environment"]["Variables"]["AUTOSTOP_METRIC_NAMESPACE"]["Ref"].ToString());
         Assert.Equal("AutoStop", Template.Root["Parameters"]["MetricNamespace"]["Default"].ToString());
 
-        var body = Template.Properties("Dashboard")["DashboardBody"]["Fn::Sub"].ToString();
+        var body = Template.AllText(Template.Properties("Dashboard")["DashboardBody"]);
         Assert.Contains("SEARCH('{${MetricNamespace},InstanceId} MetricName=\\\"Sessions\\\"', 'Maximum', 300)", body);
         foreach (var metric in new[] { "InstancesStopped", "InstanceHoursSaved", "ProbeFailures", "Unobservable" })
             Assert.Contains($"[ \"${{MetricNamespace}}\", \"{metric}\" ]", body); // fleet metrics: no dimensions
@@ -61,12 +61,19 @@ public class WiringTests
     }
 
     [Fact]
-    public void TheNoticeAndTheTopicExistOnlyWithAnAlertEmail()
+    public void TheNoticeAndTheTopicExistOnlyWithAnAlertEmailAndAlarms()
     {
-        Assert.Equal("HasAlertEmail", Template.Resource("AlertTopic")["Condition"].ToString());
-        Assert.Equal("HasAlertEmail", Template.Resource("StopsNotice")["Condition"].ToString());
         Assert.Equal("InstancesStopped", Template.Properties("StopsNotice")["MetricName"].ToString());
         Assert.Equal("", Template.Root["Parameters"]["AlertEmail"]["Default"].ToString());
+        var member = TemplateFile.Member;
+        Assert.DoesNotContain("AlertTopic", member.Deploy().Resources());
+        Assert.DoesNotContain("StopsNotice", member.Deploy().Resources());
+        var withEmail = member.Deploy(new Dictionary<string, string> { ["AlertEmail"] = "ops@example.com" }).Resources();
+        Assert.Contains("AlertTopic", withEmail);
+        Assert.Contains("StopsNotice", withEmail);
+        // The alarms notify the topic exactly when it exists.
+        foreach (var alarm in new[] { "FunctionErrorsAlarm", "ProbeFailuresAlarm" })
+            Assert.Equal(member.Resource("AlertTopic")["Condition"].ToString(), member.Properties(alarm)["AlarmActions"]["Fn::If"][0].ToString());
     }
 
     [Fact]
@@ -106,6 +113,7 @@ public class WiringTests
         Assert.Equal(5, config.ScheduleMinutes);
         Assert.Equal(Template.ProbeDocumentName("autostop"), config.ProbeDocument);
         Assert.Equal(30, config.ProbeTimeoutSeconds);
+        Assert.False(config.InstanceMetrics); // a paid metric per instance is opt-in (InstanceMetrics=true)
     }
 
     [Theory]
