@@ -28,7 +28,7 @@ public sealed partial record AutoStopConfig
     /// <summary>First wait before polling probe results; doubles each round up to 5 s.</summary>
     public int ProbePollMilliseconds { get; init; } = 1000;
     public string MetricNamespace { get; init; } = "AutoStop";
-    public bool InstanceMetrics { get; init; } = true;
+    public bool InstanceMetrics { get; init; }
     /// <summary>The schedule period, used to turn "instances still stopped" into instance-hours saved.</summary>
     public int ScheduleMinutes { get; init; } = 5;
     public int? IgnoreIdleTerminalsAfterMinutes { get; init; }
@@ -54,7 +54,7 @@ public sealed partial record AutoStopConfig
         new("AUTOSTOP_EVENT_MAX_SKEW_MINUTES", "auto", "How far a payload's time may be from the clock, either way: auto (the larger of 15 and two schedule periods), minutes 1 to 10080, or off."),
         new("AUTOSTOP_PROBE_POLL_MILLISECONDS", "1000", "First wait before polling probe results; doubles up to 5 s (10 to 10000)."),
         new("AUTOSTOP_METRIC_NAMESPACE", "AutoStop", "CloudWatch namespace of the EMF metrics."),
-        new("AUTOSTOP_INSTANCE_METRICS", "true", "true: publish a Sessions metric per instance (a paid custom metric each)."),
+        new("AUTOSTOP_INSTANCE_METRICS", "false", "true: also publish a Sessions metric per instance (a paid custom metric each; the decision lines chart it for free)."),
         new("AUTOSTOP_SCHEDULE_MINUTES", "5", "The schedule period in minutes (1 to 1440), for InstanceHoursSaved."),
         new("AUTOSTOP_IGNORE_IDLE_TERMINALS_AFTER", "off", "Minutes (1 to 10080) after which an idle terminal stops counting as a session, or off."),
         new("AUTOSTOP_BUSY_LOAD_PER_CPU", "off", "Load average per CPU (0.01 to 64) at or above which an instance counts as busy, or off."),

@@ -17,7 +17,7 @@ public class ConfigTests
         Assert.Equal("AutoStop-SessionProbe", c.ProbeDocument);
         Assert.Equal(30, c.ProbeTimeoutSeconds);
         Assert.Equal("AutoStop", c.MetricNamespace);
-        Assert.True(c.InstanceMetrics);
+        Assert.False(c.InstanceMetrics); // opt-in: a paid custom metric per instance
         Assert.Null(c.IgnoreIdleTerminalsAfterMinutes);
         Assert.Null(c.BusyLoadPerCpu);
         Assert.False(c.CountMultiplexers);

@@ -174,7 +174,7 @@ public class TickRunnerTests
         AddIdle("i-02");
         _aws.Add(Instance("i-03", state: "stopped", tags: ("AutoStop:StoppedAt", Time(Now.AddHours(-2)))));
 
-        var outcome = await Runner(Config(("AUTOSTOP_SCHEDULE_MINUTES", "5"))).RunTickAsync(At(Now), CancellationToken.None);
+        var outcome = await Runner(Config(("AUTOSTOP_SCHEDULE_MINUTES", "5"), ("AUTOSTOP_INSTANCE_METRICS", "true"))).RunTickAsync(At(Now), CancellationToken.None);
 
         var d = DecisionFor("i-01");
         foreach (var field in new[] { "event", "time", "instanceId", "name", "action", "reason", "message", "sessions", "idleSeconds", "thresholdSeconds", "dryRun", "probeStatus", "commandId", "users" })
@@ -207,10 +207,10 @@ public class TickRunnerTests
     }
 
     [Fact]
-    public async Task InstanceMetricsCanBeTurnedOff()
+    public async Task InstanceMetricsAreOffByDefault()
     {
         AddIdle("i-01");
-        await Runner(Config(("AUTOSTOP_INSTANCE_METRICS", "false"))).RunTickAsync(At(Now), CancellationToken.None);
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
         Assert.DoesNotContain(Lines("metrics"), m => m.TryGetProperty("InstanceId", out _));
         Assert.Single(Lines("metrics"));
     }
