@@ -24,8 +24,9 @@ public interface IInstanceInventory
 
 /// <summary>What a probe round needs: the document (and version, null for the default), how long instances get to answer
 /// once their command is sent (<paramref name="AnswerTimeout"/>), the hard end of the whole round (<paramref name="Deadline"/>),
-/// how fast to poll at first.</summary>
-public sealed record ProbeRequest(string DocumentName, string? DocumentVersion, DateTimeOffset Deadline, TimeSpan AnswerTimeout, TimeSpan FirstPoll, string Comment);
+/// how fast to poll at first, and the tick's (policy) time.</summary>
+public sealed record ProbeRequest(string DocumentName, string? DocumentVersion, DateTimeOffset Deadline, TimeSpan AnswerTimeout, TimeSpan FirstPoll, string Comment,
+    DateTimeOffset TickTime);
 
 /// <summary>One instance's probe outcome, as soon as it is known: when the probe looked (null when it never ran), and
 /// what it wrote on stderr (a warning, not a failure).</summary>

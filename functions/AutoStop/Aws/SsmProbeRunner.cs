@@ -24,6 +24,22 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     private const double PollBackoff = 1.5;
     private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(3);
 
+    /// <summary>The first poll waits about as long as most answers took last tick (one listing round then finds nearly
+    /// all of them, instead of several rounds that find a few), but never longer than this: an early answer's look must
+    /// still be fresh when its stop goes out.</summary>
+    private static readonly TimeSpan MaxFirstWait = TimeSpan.FromSeconds(4);
+
+    /// <summary>How long a listing of the managed nodes is reused (policy time). Who is managed changes rarely, and a
+    /// stale entry is never unsafe: SendCommand refuses an instance that is no longer valid, the refusal is isolated, and
+    /// the refused ids are looked up again at once.</summary>
+    public static readonly TimeSpan ManagedListingTtl = TimeSpan.FromMinutes(15);
+
+    private sealed record ManagedListing(DateTimeOffset TakenAt, IReadOnlyDictionary<string, InstanceInformation> Nodes);
+
+    // Process memory (Lambda keeps a warm process between ticks); losing it only costs calls.
+    private ManagedListing? _managed;
+    private TimeSpan? _typicalAnswer;
+
     public async IAsyncEnumerable<IReadOnlyList<ProbeAnswer>> ProbeAsync(IReadOnlyList<string> instanceIds, ProbeRequest request,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -39,41 +55,94 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
 
     private async Task ProduceAsync(IReadOnlyList<string> ids, ProbeRequest request, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
     {
-        var reachable = await ManagedLinuxInstancesAsync(ids, answers, cancellationToken);
+        var reachable = await ManagedLinuxInstancesAsync(ids, request.TickTime, answers, cancellationToken);
 
         var pending = new List<SentCommand>();
+        var refused = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(reachable.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
         {
-            foreach (var sent in await SendAsync(batch, request, answers, token)) lock (pending) pending.Add(sent);
+            var (sent, notSent) = await SendAsync(batch, request, token);
+            lock (pending)
+            {
+                pending.AddRange(sent);
+                foreach (var (id, failure) in notSent) refused[id] = failure;
+            }
         });
+        if (refused.Count > 0) await AnswerRefusedAsync(refused, answers, cancellationToken);
         // Instances get the answer timeout from the moment their commands are out, within the round's deadline.
         var waitUntil = clock.GetUtcNow() + request.AnswerTimeout;
-        await PollAsync(pending, waitUntil < request.Deadline ? waitUntil : request.Deadline, request.FirstPoll, answers, cancellationToken);
+        var firstWait = _typicalAnswer is { } typical ? Clamp(typical, request.FirstPoll, MaxFirstWait) : request.FirstPoll;
+        await PollAsync(pending, waitUntil < request.Deadline ? waitUntil : request.Deadline, firstWait, request.FirstPoll, answers, cancellationToken);
+    }
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
+
+    /// <summary>
+    /// Instances SendCommand refused. InvalidInstanceId means SSM no longer takes commands for it: the managed-node listing
+    /// this tick used may be stale, so it is dropped, and the refused ids are asked for again: not managed (any more), or
+    /// managed and still refused (undeliverable). Anything else (AccessDeniedException: IAM's tag condition) stands as it is.
+    /// </summary>
+    private async Task AnswerRefusedAsync(Dictionary<string, AwsFailure> refused, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
+    {
+        var invalid = refused.Where(r => r.Value.Code == "InvalidInstanceId").Select(r => r.Key).ToList();
+        var now = new Dictionary<string, ProbeOutcome>(StringComparer.Ordinal);
+        if (invalid.Count > 0)
+        {
+            _managed = null;
+            foreach (var (id, outcome) in await ClassifyAsync(invalid, cancellationToken))
+                if (outcome is not null) now[id] = outcome with { CallFailure = refused[id] };
+        }
+        await answers.WriteAsync(refused.Select(r => new ProbeAnswer(r.Key, now.GetValueOrDefault(r.Key) ?? ProbeOutcome.Failure(
+            r.Value.Code == "InvalidInstanceId" ? ProbeStatus.Undeliverable : ProbeStatus.Failed,
+            $"SendCommand was refused for this instance: {r.Value.Code}: {r.Value.Message}") with { CallFailure = r.Value })).ToList(), cancellationToken);
     }
 
     /// <summary>
     /// Instances SSM does not manage, has lost contact with, or that are not Linux get their outcome here and no command.
-    /// First one listing of the managed nodes carrying the opt-in tag key (pages of 50, no ids, so no id can make it fail);
-    /// ids it did not return are then asked for by id, 50 a call, isolated: DescribeInstanceInformation refuses the whole
-    /// call for one id "that isn't valid or a node that you don't own" (SSM API reference).
+    /// First one listing of the managed nodes carrying the opt-in tag key (pages of 50, no ids, so no id can make it fail;
+    /// reused for <see cref="ManagedListingTtl"/>); ids it did not return are then asked for by id, 50 a call, isolated:
+    /// DescribeInstanceInformation refuses the whole call for one id "that isn't valid or a node that you don't own"
+    /// (SSM API reference).
     /// </summary>
-    private async Task<List<string>> ManagedLinuxInstancesAsync(IReadOnlyList<string> ids, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
+    private async Task<List<string>> ManagedLinuxInstancesAsync(IReadOnlyList<string> ids, DateTimeOffset tickTime, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers,
+        CancellationToken cancellationToken)
     {
-        var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
-        var seen = new Dictionary<string, InstanceInformation>(StringComparer.Ordinal);
-        var unknown = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
-        try
+        if (_managed is not { } listing || tickTime < listing.TakenAt || tickTime - listing.TakenAt >= ManagedListingTtl)
         {
-            foreach (var info in await DescribeAsync(new InstanceInformationStringFilter { Key = "tag-key", Values = [tagKey] }, cancellationToken))
-                if (wanted.Contains(info.InstanceId)) seen[info.InstanceId] = info;
-        }
-        catch (AwsCallException)
-        {
-            // The by-id look-ups below cover every instance; this listing only saves calls.
+            try
+            {
+                var nodes = (await DescribeAsync(new InstanceInformationStringFilter { Key = "tag-key", Values = [tagKey] }, cancellationToken))
+                    .GroupBy(i => i.InstanceId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+                _managed = listing = new ManagedListing(tickTime, nodes);
+            }
+            catch (AwsCallException)
+            {
+                // The by-id look-ups below cover every instance; the listing only saves calls.
+                _managed = null;
+                listing = new ManagedListing(tickTime, new Dictionary<string, InstanceInformation>());
+            }
         }
 
-        var missing = ids.Where(id => !seen.ContainsKey(id)).ToList();
-        await Parallel.ForEachAsync(missing.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
+        var outcomes = new Dictionary<string, ProbeOutcome?>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var id in ids)
+        {
+            if (listing.Nodes.TryGetValue(id, out var info)) outcomes[id] = Classify(info);
+            else missing.Add(id);
+        }
+        foreach (var (id, outcome) in await ClassifyAsync(missing, cancellationToken)) outcomes[id] = outcome;
+
+        var failed = ids.Where(id => outcomes[id] is not null).Select(id => new ProbeAnswer(id, outcomes[id]!)).ToList();
+        if (failed.Count > 0) await answers.WriteAsync(failed, cancellationToken);
+        return ids.Where(id => outcomes[id] is null).ToList();
+    }
+
+    /// <summary>Looks the instances up by id (50 a call, isolated) and classifies each: null when it can be probed.</summary>
+    private async Task<Dictionary<string, ProbeOutcome?>> ClassifyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var seen = new Dictionary<string, InstanceInformation>(StringComparer.Ordinal);
+        var unknown = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(ids.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
         {
             var result = await BatchIsolation.RunAsync(batch, "SSM:DescribeInstanceInformation", calls, async part =>
             {
@@ -86,28 +155,27 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
                 foreach (var (id, failure) in result.Refused) unknown[id] = failure;
             }
         });
-
-        var reachable = new List<string>(ids.Count);
-        var failed = new List<ProbeAnswer>();
+        var outcomes = new Dictionary<string, ProbeOutcome?>(StringComparer.Ordinal);
         foreach (var id in ids)
         {
-            ProbeOutcome? outcome = null;
             if (unknown.TryGetValue(id, out var failure))
-                outcome = AwsErrors.IsCallWide(failure)
+                outcomes[id] = AwsErrors.IsCallWide(failure)
                     ? ProbeOutcome.Failure(ProbeStatus.Failed, $"could not ask SSM whether it manages this instance: {failure.Operation} failed: {failure.Code}") with { CallFailure = failure }
                     : ProbeOutcome.Failure(ProbeStatus.NotManaged, $"SSM does not know this instance ({failure.Code}: {failure.Message})") with { CallFailure = failure };
             else if (!seen.TryGetValue(id, out var info))
-                outcome = ProbeOutcome.Failure(ProbeStatus.NotManaged, "SSM does not manage this instance (no SSM agent registered, or no instance profile with AmazonSSMManagedInstanceCore)");
-            else if (info.PingStatus?.Value != "Online")
-                outcome = ProbeOutcome.Failure(ProbeStatus.NotManaged, $"the SSM agent is not online (PingStatus {info.PingStatus?.Value ?? "unknown"})");
-            else if (info.PlatformType?.Value is { } platform && platform != "Linux")
-                outcome = ProbeOutcome.Failure(ProbeStatus.UnsupportedPlatform, $"the probe runs on Linux; this instance's platform is {platform}");
-            if (outcome is null) reachable.Add(id);
-            else failed.Add(new ProbeAnswer(id, outcome));
+                outcomes[id] = ProbeOutcome.Failure(ProbeStatus.NotManaged, "SSM does not manage this instance (no SSM agent registered, or no instance profile with AmazonSSMManagedInstanceCore)");
+            else outcomes[id] = Classify(info);
         }
-        if (failed.Count > 0) await answers.WriteAsync(failed, cancellationToken);
-        return reachable;
+        return outcomes;
     }
+
+    /// <summary>Null when the instance can be probed; else why not.</summary>
+    private static ProbeOutcome? Classify(InstanceInformation info) =>
+        info.PingStatus?.Value != "Online"
+            ? ProbeOutcome.Failure(ProbeStatus.NotManaged, $"the SSM agent is not online (PingStatus {info.PingStatus?.Value ?? "unknown"})")
+            : info.PlatformType?.Value is { } platform && platform != "Linux"
+                ? ProbeOutcome.Failure(ProbeStatus.UnsupportedPlatform, $"the probe runs on Linux; this instance's platform is {platform}")
+                : null;
 
     private async Task<List<InstanceInformation>> DescribeAsync(InstanceInformationStringFilter filter, CancellationToken cancellationToken)
     {
@@ -134,8 +202,9 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
 
     /// <summary>Sends one batch; SSM refuses the whole call for one id it will not run on (InvalidInstanceId: the agent
     /// lost its registration since the look-up; AccessDeniedException: IAM's tag condition refuses one instance), so the
-    /// batch is isolated and the other instances are still probed in this tick.</summary>
-    private async Task<IReadOnlyList<SentCommand>> SendAsync(string[] batch, ProbeRequest request, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
+    /// batch is isolated and the other instances are still probed in this tick. Returns what was sent and what was refused.</summary>
+    private async Task<(IReadOnlyList<SentCommand> Sent, IReadOnlyDictionary<string, AwsFailure> Refused)> SendAsync(string[] batch, ProbeRequest request,
+        CancellationToken cancellationToken)
     {
         // SSM counts its timeout from delivery; never less than its minimum of 30 s, never much past our own deadline.
         var timeout = (int)Math.Clamp(Math.Ceiling(request.AnswerTimeout.TotalSeconds), 30, 2_592_000);
@@ -158,24 +227,24 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
             }
             catch (AwsCallException e) { return (null, e.Failure); }
         });
-        if (result.Refused.Count > 0)
-            await answers.WriteAsync(result.Refused.Select(r => new ProbeAnswer(r.Key, ProbeOutcome.Failure(
-                r.Value.Code == "InvalidInstanceId" ? ProbeStatus.Undeliverable : ProbeStatus.Failed,
-                $"SendCommand was refused for this instance: {r.Value.Code}: {r.Value.Message}") with { CallFailure = r.Value })).ToList(), cancellationToken);
-        return result.Accepted.Select(a => a.Value).ToList();
+        return (result.Accepted.Select(a => a.Value).ToList(), result.Refused);
     }
 
-    private async Task PollAsync(List<SentCommand> commands, DateTimeOffset deadline, TimeSpan firstPoll, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
+    private async Task PollAsync(List<SentCommand> commands, DateTimeOffset deadline, TimeSpan firstWait, TimeSpan firstPoll,
+        ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
     {
+        var answerTimes = new List<TimeSpan>();
         var open = commands.ToDictionary(c => c.CommandId, c => (Command: c, Waiting: new HashSet<string>(c.InstanceIds, StringComparer.Ordinal)), StringComparer.Ordinal);
         var lastStatus = new Dictionary<string, string>(StringComparer.Ordinal);
-        var wait = firstPoll;
+        var wait = firstWait;
+        var next = firstPoll;
         while (open.Count > 0)
         {
             var remaining = deadline - clock.GetUtcNow();
             if (remaining <= TimeSpan.Zero) break;
             await Task.Delay(wait < remaining ? wait : remaining, clock, cancellationToken);
-            wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * PollBackoff, MaxPoll.TotalMilliseconds));
+            wait = next;
+            next = TimeSpan.FromMilliseconds(Math.Min(next.TotalMilliseconds * PollBackoff, MaxPoll.TotalMilliseconds));
 
             var rounds = new List<(string CommandId, List<CommandInvocation> Invocations, AwsFailure? Failure)>();
             await Parallel.ForEachAsync(open.Keys.ToList(), Limited(cancellationToken), async (id, token) =>
@@ -196,6 +265,7 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
                     var answer = ToAnswer(invocation, command.CommandId, command.SentAt);
                     if (answer is null) continue;
                     finished.Add(answer);
+                    if (answer.Outcome.Status == ProbeStatus.Ok && answer.ObservedAt is { } seenAt) answerTimes.Add(seenAt - command.SentAt);
                     waiting.Remove(invocation.InstanceId);
                 }
                 if (waiting.Count == 0) open.Remove(commandId);
@@ -203,6 +273,8 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
             // Handed on at once: deciding and stopping these must not wait for slower instances.
             if (finished.Count > 0) await answers.WriteAsync(finished, cancellationToken);
         }
+        // Most answers' time (the 90th percentile) sets the next tick's first wait; a tick with none keeps the last one.
+        if (answerTimes.Count > 0) _typicalAnswer = answerTimes.Order().ElementAt((int)Math.Min(answerTimes.Count - 1, Math.Floor(answerTimes.Count * 0.9)));
         var timedOut = open.Values.SelectMany(o => o.Waiting.Select(id => new ProbeAnswer(id, ProbeOutcome.Failure(ProbeStatus.TimedOut,
             $"no answer before the probe deadline (last SSM status {lastStatus.GetValueOrDefault(id, "not yet listed")})",
             o.Command.CommandId, lastStatus.GetValueOrDefault(id))))).ToList();

@@ -21,12 +21,14 @@ public sealed class DecisionLog(JsonLineSink sink)
         var message = decision.Message;
         if (report is { PreauthConnections: > 0 } r)
             message += $" {r.PreauthConnections} unauthenticated SSH connection(s) open (never counted as use): port 22 may be reachable from the internet.";
+        // Compact by design (log ingestion is most of what AutoStop costs): a field is left out when it says nothing
+        // (null, zero, false, empty); queries read a missing count as 0. The sessions object is always there.
         sink.Write(w =>
         {
             w.WriteString("event", "decision");
             w.WriteString("time", SettingValues.FormatTime(time));
             w.WriteString("instanceId", instance.InstanceId);
-            WriteNullable(w, "name", instance.Name);
+            if (instance.Name is { } name) w.WriteString("name", name);
             w.WriteString("action", decision.Action.ToLogName());
             w.WriteString("reason", decision.Reason);
             w.WriteString("message", message);
@@ -34,14 +36,14 @@ public sealed class DecisionLog(JsonLineSink sink)
             if (report is null) { w.WriteNull("ssh"); w.WriteNull("ssm"); w.WriteNull("remoteShell"); }
             else { w.WriteNumber("ssh", report.SshSessions); w.WriteNumber("ssm", report.SsmSessions); w.WriteNumber("remoteShell", report.RemoteShellSessions); }
             w.WriteEndObject();
-            WriteNullable(w, "idleSeconds", decision.IdleSeconds);
+            if (decision.IdleSeconds is { } idle) w.WriteNumber("idleSeconds", idle);
             w.WriteNumber("thresholdSeconds", decision.ThresholdSeconds);
-            w.WriteBoolean("dryRun", dryRun);
-            w.WriteString("state", instance.State);
+            if (dryRun) w.WriteBoolean("dryRun", true);
+            if (instance.State != "running") w.WriteString("state", instance.State);
             if (probe is not null)
             {
                 w.WriteString("probeStatus", ProbeStatusName(probe.Status));
-                WriteNullable(w, "commandId", probe.CommandId);
+                if (probe.CommandId is { } commandId) w.WriteString("commandId", commandId);
                 if (probe.Status != ProbeStatus.Ok) w.WriteString("probeDetail", probe.Detail);
             }
             if (record.ProbeWarning is { } warning) w.WriteString("probeWarning", warning);
@@ -50,32 +52,28 @@ public sealed class DecisionLog(JsonLineSink sink)
                 w.WriteNumber("lastSsmSessionEndAgeSeconds", (long)(time - ssmEnd).TotalSeconds);
             if (report is not null)
             {
-                w.WriteStartArray("users");
-                foreach (var user in report.Users) w.WriteStringValue(user);
-                w.WriteEndArray();
-                w.WriteNumber("sshNoTtySessions", report.SshNoTtySessions);
-                WriteNullable(w, "lastLoginAgeSeconds", report.LastLoginAgeSeconds);
-                WriteNullable(w, "lastLogoutAgeSeconds", report.LastLogoutAgeSeconds);
-                if (report.RemoteShellKinds.Count > 0) WriteList(w, "remoteShellKinds", report.RemoteShellKinds);
-                if (report.SystemBusy.Count > 0) WriteList(w, "systemBusy", report.SystemBusy);
-                WriteNullable(w, "minTtyIdleSeconds", report.MinTtyIdleSeconds);
-                WriteNullable(w, "keepAliveSeconds", report.KeepAliveSeconds);
-                w.WriteNumber("load1", report.Load1);
-                w.WriteNumber("cpuCount", report.CpuCount);
-                w.WriteNumber("multiplexerSessions", report.MultiplexerSessions);
-                w.WriteNumber("preauthConnections", report.PreauthConnections);
-                if (report.Errors.Count > 0)
+                WriteList(w, "users", report.Users);
+                WriteIfPositive(w, "sshNoTtySessions", report.SshNoTtySessions);
+                WriteIfSet(w, "lastLoginAgeSeconds", report.LastLoginAgeSeconds);
+                WriteIfSet(w, "lastLogoutAgeSeconds", report.LastLogoutAgeSeconds);
+                WriteIfSet(w, "minTtyIdleSeconds", report.MinTtyIdleSeconds);
+                WriteIfSet(w, "keepAliveSeconds", report.KeepAliveSeconds);
+                if (report.Load1 >= 0.01)
                 {
-                    w.WriteStartArray("probeErrors");
-                    foreach (var error in report.Errors) w.WriteStringValue(error);
-                    w.WriteEndArray();
+                    w.WriteNumber("load1", report.Load1);
+                    w.WriteNumber("cpuCount", report.CpuCount);
                 }
+                WriteIfPositive(w, "multiplexerSessions", report.MultiplexerSessions);
+                WriteIfPositive(w, "preauthConnections", report.PreauthConnections);
+                WriteList(w, "remoteShellKinds", report.RemoteShellKinds);
+                WriteList(w, "systemBusy", report.SystemBusy);
+                WriteList(w, "probeErrors", report.Errors);
             }
             if (fallback is not null) w.WriteString("fallback", fallback);
             if (actionError is not null)
             {
                 w.WriteString("errorCode", actionError.Code);
-                WriteNullable(w, "requestId", actionError.RequestId);
+                if (actionError.RequestId is { } requestId) w.WriteString("requestId", requestId);
             }
             WriteList(w, "tagsWritten", written);
             WriteList(w, "tagsRemoved", removed);
@@ -143,6 +141,16 @@ public sealed class DecisionLog(JsonLineSink sink)
     private static void WriteNullable(Utf8JsonWriter w, string name, long? value)
     {
         if (value is null) w.WriteNull(name); else w.WriteNumber(name, value.Value);
+    }
+
+    private static void WriteIfSet(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+    }
+
+    private static void WriteIfPositive(Utf8JsonWriter w, string name, int value)
+    {
+        if (value > 0) w.WriteNumber(name, value);
     }
 
     private static void WriteList(Utf8JsonWriter w, string name, IReadOnlyList<string>? values)

@@ -148,7 +148,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         var roundDeadline = request.Deadline - ActReserve;
         if (roundDeadline <= wallNow) roundDeadline = Min(wallNow.AddSeconds(1), request.Deadline);
         var probeRequest = new ProbeRequest(config.ProbeDocument, config.ProbeDocumentVersion, roundDeadline, TimeSpan.FromSeconds(config.ProbeTimeoutSeconds),
-            TimeSpan.FromMilliseconds(config.ProbePollMilliseconds), $"AutoStop tick {SettingValues.FormatTime(now)}");
+            TimeSpan.FromMilliseconds(config.ProbePollMilliseconds), $"AutoStop tick {SettingValues.FormatTime(now)}", now);
         var answered = new HashSet<string>(StringComparer.Ordinal);
         var loggedFailures = new HashSet<AwsFailure>();
         await using var stream = aws.Probes.ProbeAsync(ids, probeRequest, cancellationToken).GetAsyncEnumerator(cancellationToken);
