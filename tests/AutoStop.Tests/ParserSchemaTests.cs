@@ -9,7 +9,7 @@ public class ParserSchemaTests
     private static readonly JsonSchemaLite Schema = JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json"));
 
     internal const string Valid =
-        """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[]}""";
+        """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[],"remoteShellSessions":1,"remoteShellKinds":["mosh-server"],"lastLogoutAgeSeconds":600,"systemBusy":[]}""";
 
     [Fact]
     public void ValidSampleParsesAndMatchesSchema()
@@ -23,6 +23,9 @@ public class ParserSchemaTests
         Assert.Equal(120, report.LastLoginAgeSeconds);
         Assert.Null(report.KeepAliveSeconds);
         Assert.Equal(3, report.PreauthConnections);
+        Assert.Equal(1, report.RemoteShellSessions);
+        Assert.Equal(["mosh-server"], report.RemoteShellKinds);
+        Assert.Equal(600, report.LastLogoutAgeSeconds);
     }
 
     [Fact]

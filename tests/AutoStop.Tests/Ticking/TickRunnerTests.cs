@@ -177,8 +177,11 @@ public class TickRunnerTests
         var outcome = await Runner(Config(("AUTOSTOP_SCHEDULE_MINUTES", "5"), ("AUTOSTOP_INSTANCE_METRICS", "true"))).RunTickAsync(At(Now), CancellationToken.None);
 
         var d = DecisionFor("i-01");
-        foreach (var field in new[] { "event", "time", "instanceId", "name", "action", "reason", "message", "sessions", "idleSeconds", "thresholdSeconds", "dryRun", "probeStatus", "commandId", "users" })
+        foreach (var field in new[] { "event", "time", "instanceId", "name", "action", "reason", "message", "sessions", "idleSeconds", "thresholdSeconds", "probeStatus", "commandId", "users", "preauthConnections" })
             Assert.True(d.TryGetProperty(field, out _), field);
+        // Compact lines: what says nothing (false, null, zero, empty) is left out.
+        foreach (var field in new[] { "dryRun", "state", "keepAliveSeconds", "multiplexerSessions", "probeErrors", "load1" })
+            Assert.False(d.TryGetProperty(field, out _), field);
         Assert.Equal(2, d.GetProperty("sessions").GetProperty("ssh").GetInt32());
         Assert.Equal(1, d.GetProperty("sessions").GetProperty("ssm").GetInt32());
         Assert.Contains("unauthenticated", d.GetProperty("message").GetString());
