@@ -35,7 +35,9 @@ internal sealed record LabScenario(LabRunResult Run, JsonObject Summary)
     public int Stops(string name) => Instance(name)["stops"]!.AsArray().Count;
 
     public void NoSessionInterrupted() =>
-        Assert.True(Summary["fleet"]!["sessionsInterrupted"]!.GetValue<int>() == 0, "sessions were interrupted: " + Summary.ToJsonString());
+        Assert.True(Summary["fleet"]!["sessionsInterrupted"]!.GetValue<int>() == 0, "sessions were interrupted: " + string.Join("; ",
+            Summary["instances"]!.AsArray().Where(i => i!["sessionsInterrupted"]!.AsArray().Count > 0)
+                .Select(i => $"{i!["name"]}: {i["sessionsInterrupted"]!.ToJsonString()}")));
 
     public List<JsonObject> Lines(string kind) => RunSummary.Events(Run.Log, kind);
 

@@ -162,17 +162,19 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
             }
         }
 
-        // A stale IdleSince that could not be removed would start the next idle period too early. Overwriting it with
-        // now records this tick, which saw the instance in use, as the earliest the idle clock may start.
+        // A stale IdleSince that could not be removed would start the next idle period too early. Overwriting it with the
+        // next tick's time records the earliest the idle clock may start: this tick saw people, who may stay until just
+        // before the next one (the policy reads a stored time not yet reached as now).
         if (failedClears.Count > 0)
         {
             var ids = failedClears.Select(i => records[i].Instance.InstanceId).ToList();
-            var failures = await Guard(() => aws.Actions.SetTagAsync(ids, IdleSinceKey, nowText, cancellationToken), failedClears.Select(i => records[i]).ToList(), "EC2:CreateTags");
+            var nextTick = SettingValues.FormatTime(now.AddMinutes(config.ScheduleMinutes));
+            var failures = await Guard(() => aws.Actions.SetTagAsync(ids, IdleSinceKey, nextTick, cancellationToken), failedClears.Select(i => records[i]).ToList(), "EC2:CreateTags");
             foreach (var i in failedClears.Where(i => !failures.ContainsKey(records[i].Instance.InstanceId)))
                 records[i] = records[i] with
                 {
                     TagsWritten = [.. records[i].TagsWritten ?? [], IdleSinceKey],
-                    Decision = records[i].Decision with { Message = records[i].Decision.Message + $" {IdleSinceKey} could not be removed, so it was set to now instead (the idle clock cannot start before this tick)." },
+                    Decision = records[i].Decision with { Message = records[i].Decision.Message + $" {IdleSinceKey} could not be removed, so it was set to the next tick's time instead (the idle clock cannot start before the next tick)." },
                 };
         }
         foreach (var record in records) Write(record);

@@ -11,9 +11,10 @@ namespace AutoStop.Policy;
 /// <param name="LastSsmSessionEnd">End of its last Session Manager session (MaxValue: ending right now).</param>
 /// <param name="SsmSessionOpen">Session Manager lists a session open on it now.</param>
 /// <param name="SessionHistoryKnown">False when Session Manager's history could not be read this tick: then no idle stop is safe.</param>
-/// <param name="LastSeenInUse">The last tick (in this process's memory) that saw it in use.</param>
+/// <param name="FirstTickAfterUse">The tick after the last one (in this process's memory) that saw it in use: the person
+/// left somewhere between the two, so the idle clock cannot start before it.</param>
 public sealed record ActivityEvidence(DateTimeOffset? LastSsmSessionEnd = null, bool SsmSessionOpen = false, bool SessionHistoryKnown = true,
-    DateTimeOffset? LastSeenInUse = null)
+    DateTimeOffset? FirstTickAfterUse = null)
 {
     public static readonly ActivityEvidence None = new();
 }
@@ -59,7 +60,7 @@ public static class IdlePolicy
         }
 
         // Idle now. The idle clock starts at the latest of: the stored IdleSince (the first tick that saw it idle), the
-        // last SSH login or logout, the end of the last Session Manager session, the last tick seen in use, the current
+        // last SSH login or logout, the end of the last Session Manager session, the first tick after one that saw it in use, the current
         // run's start and the end of a snooze. A first idle tick records now: the person may have left just before it.
         string? stateNote = null;
         if (storedIdleSince is { } stored && stored > now)
@@ -78,7 +79,7 @@ public static class IdlePolicy
         Later(Ago(now, report.LastLoginAgeSeconds), () => $"last login {Minutes(report.LastLoginAgeSeconds!.Value)} ago");
         Later(Ago(now, report.LastLogoutAgeSeconds), () => $"last logout {Minutes(report.LastLogoutAgeSeconds!.Value)} ago");
         Later(evidence.LastSsmSessionEnd, () => $"last Session Manager session ended {Minutes(Seconds(now - Min(evidence.LastSsmSessionEnd!.Value, now)))} ago");
-        Later(evidence.LastSeenInUse, () => $"last seen in use {Minutes(Seconds(now - evidence.LastSeenInUse!.Value))} ago");
+        Later(evidence.FirstTickAfterUse, () => "the tick before this one saw it in use");
         Later(instance.LaunchTime, () => $"started {Minutes(Seconds(now - instance.LaunchTime!.Value))} ago");
         if (settings.SnoozeUntil is { } ended && ended <= now) Later(ended, () => $"snooze ended at {SettingValues.FormatTime(ended)}");
         var idleSeconds = Math.Max(0, Seconds(now - start));

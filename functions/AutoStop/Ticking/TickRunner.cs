@@ -19,8 +19,9 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
     /// <summary>Time kept back from the probe wait for the last stops, the tag writes and the lines.</summary>
     private static readonly TimeSpan ActReserve = TimeSpan.FromSeconds(10);
 
-    /// <summary>The last tick (policy time) this process saw each instance in use. Lambda keeps a warm process between
-    /// ticks, so this usually survives; it only ever moves the idle clock later, so losing it is never unsafe.</summary>
+    /// <summary>The last tick (policy time) this process saw each instance in use; the idle clock cannot start before the
+    /// tick after it. Lambda keeps a warm process between ticks, so this usually survives; it only ever moves the idle
+    /// clock later, so losing it is never unsafe.</summary>
     private readonly Dictionary<string, DateTimeOffset> _lastSeenInUse = new(StringComparer.Ordinal);
 
     public async Task<TickOutcome> RunTickAsync(TickRequest request, CancellationToken cancellationToken)
@@ -90,7 +91,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
             LastSsmSessionEnd: history?.LastEnded.TryGetValue(id, out var end) == true ? end : null,
             SsmSessionOpen: history?.Active.Contains(id) == true,
             SessionHistoryKnown: history is not null,
-            LastSeenInUse: _lastSeenInUse.TryGetValue(id, out var seen) ? seen : null);
+            FirstTickAfterUse: _lastSeenInUse.TryGetValue(id, out var seen) ? seen.AddMinutes(config.ScheduleMinutes) : null);
         Decision decision;
         try
         {

@@ -59,7 +59,7 @@ public class IdlePolicyTests
         new Case("old logout does not matter", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report() with { LastLogoutAgeSeconds = 3 * 3600 }), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("session manager session ended between ticks", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(LastSsmSessionEnd: Now.AddMinutes(-6))),
         new Case("session manager session still closing", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(LastSsmSessionEnd: DateTimeOffset.MaxValue)),
-        new Case("last tick seen in use", Instance(tags: ("AutoStop:IdleSince", Ago(110))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(LastSeenInUse: Now.AddMinutes(-5))),
+        new Case("the tick before saw it in use", Instance(tags: ("AutoStop:IdleSince", Ago(110))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold, Evidence: new(FirstTickAfterUse: Now)),
         new Case("future IdleSince is rewritten, not trusted", Instance(tags: ("AutoStop:IdleSince", Time(Now.AddDays(2)))), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
         new Case("absurd login age is no evidence", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Ok(Report(loginAge: 64_000_000_000)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("no session history: no idle stop", Instance(tags: ("AutoStop:IdleSince", Ago(60))), Idle, DecisionAction.Skip, ReasonCodes.NoSessionHistory, Evidence: new(SessionHistoryKnown: false)),

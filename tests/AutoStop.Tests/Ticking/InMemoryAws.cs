@@ -16,6 +16,8 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
     public readonly Dictionary<string, ProbeOutcome> Probes = new();
     public readonly Dictionary<string, AwsFailure> StopFailures = new();
     public readonly Dictionary<string, AwsFailure> TagFailures = new();
+    /// <summary>Failures of DeleteTags only (CreateTags still works), per instance.</summary>
+    public readonly Dictionary<string, AwsFailure> RemoveTagFailures = new();
     public readonly HashSet<string> NoHibernation = [];
     public readonly List<(IReadOnlyList<string> Ids, bool Hibernate)> StopCalls = [];
     public readonly List<(IReadOnlyList<string> Ids, string Key, string Value)> SetTagCalls = [];
@@ -106,7 +108,7 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
         var failures = new Dictionary<string, AwsFailure>();
         foreach (var id in instanceIds)
         {
-            if (TagFailures.TryGetValue(id, out var failure)) { failures[id] = failure with { Operation = "EC2:DeleteTags" }; continue; }
+            if (TagFailures.TryGetValue(id, out var failure) || RemoveTagFailures.TryGetValue(id, out failure)) { failures[id] = failure with { Operation = "EC2:DeleteTags" }; continue; }
             var tags = new Dictionary<string, string>(Instances[id].Tags);
             foreach (var key in keys) tags.Remove(key);
             Instances[id] = Instances[id] with { Tags = tags };

@@ -135,25 +135,30 @@ public class TrustRuleTests
     }
 
     [Fact]
-    public async Task AFailedClearOfIdleSinceIsReplacedByNowSoTheNextIdleTickCannotStopEarly()
+    public async Task AFailedClearOfIdleSinceIsReplacedByTheNextTickSoTheNextIdleTickCannotStopEarly()
     {
-        // 10:00: two people on it, IdleSince from 08:10 is stale and DeleteTags fails.
+        // 10:00: two people on it, IdleSince from 08:10 is stale and DeleteTags fails (CreateTags still works).
         _aws.Add(Instance("i-01", tags: ("AutoStop:IdleSince", Time(Now.AddMinutes(-110)))), Ok(Report(ssh: 2)));
-        _aws.TagFailures["i-01"] = new AwsFailure("EC2:DeleteTags", "InternalError", "An internal error has occurred.");
+        _aws.RemoveTagFailures["i-01"] = new AwsFailure("EC2:DeleteTags", "InternalError", "An internal error has occurred.");
         var runner = Runner(Config(("AUTOSTOP_IDLE_MINUTES", "30")));
         await runner.RunTickAsync(At(Now), CancellationToken.None);
         Assert.Contains(Lines("error"), e => e.GetProperty("operation").GetString() == "EC2:DeleteTags");
 
-        // Writing works again a moment later (the failure was transient): the fallback CreateTags of IdleSince=now.
-        _aws.TagFailures.Clear();
-        // They left at 10:02 (no logout source on this instance); 10:05 is idle.
+        // The fallback CreateTags wrote IdleSince = the next tick's time.
+        _aws.RemoveTagFailures.Clear();
+        Assert.Equal(Time(Now.AddMinutes(5)), _aws.Instances["i-01"].Tags["AutoStop:IdleSince"]);
+        // They left at 10:02 (no logout source on this instance, a new process with no memory); 10:05 is idle.
         _aws.Probes["i-01"] = Ok(Report());
-        await runner.RunTickAsync(At(Now.AddMinutes(5)), CancellationToken.None);
+        var fresh = Runner(Config(("AUTOSTOP_IDLE_MINUTES", "30")));
+        await fresh.RunTickAsync(At(Now.AddMinutes(5)), CancellationToken.None);
+        await fresh.RunTickAsync(At(Now.AddMinutes(30)), CancellationToken.None);
 
-        Assert.Empty(_aws.StopCalls);
+        Assert.Empty(_aws.StopCalls); // 10:30 is only 25 minutes after the first tick that could see them gone
         var last = Lines("decision").Last();
         Assert.Equal("idle-below-threshold", last.GetProperty("reason").GetString());
-        Assert.True(last.GetProperty("idleSeconds").GetInt64() <= 300);
+        Assert.Equal(25 * 60, last.GetProperty("idleSeconds").GetInt64());
+        await fresh.RunTickAsync(At(Now.AddMinutes(35)), CancellationToken.None);
+        Assert.Single(_aws.StopCalls);
     }
 
     [Fact]
@@ -171,7 +176,8 @@ public class TrustRuleTests
         Assert.Empty(_aws.StopCalls);
         var last = Lines("decision").Last();
         Assert.Equal("idle-below-threshold", last.GetProperty("reason").GetString());
-        Assert.Contains("last seen in use 5 min ago", last.GetProperty("message").GetString());
+        Assert.Contains("the tick before this one saw it in use", last.GetProperty("message").GetString());
+        Assert.Equal(0, last.GetProperty("idleSeconds").GetInt64());
     }
 
     [Fact]
