@@ -69,7 +69,10 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
             if (tagFailures.TryGetValue(record.Instance.InstanceId, out var failure))
             {
                 log.Error(now, failure, record.Instance.InstanceId, $"Could not write {StoppedAtKey} before stopping, so the instance was not stopped");
-                Write(Skipped(record, AwsErrors.IsAccessDenied(failure) ? ReasonCodes.AccessDenied : ReasonCodes.TagWriteFailed,
+                if (failure.Code == AwsCall.DeadlineCode) DeadlineReached = true;
+                var reason = failure.Code == AwsCall.DeadlineCode ? ReasonCodes.Deadline
+                    : AwsErrors.IsAccessDenied(failure) ? ReasonCodes.AccessDenied : ReasonCodes.TagWriteFailed;
+                Write(Skipped(record, reason,
                     $"{record.Decision.Message} Not stopped: {StoppedAtKey} could not be written first ({failure.Code}: {failure.Message}).") with { ActionError = failure });
             }
             else tagged.Add(record with { TagsWritten = [.. record.TagsWritten ?? [], StoppedAtKey] });

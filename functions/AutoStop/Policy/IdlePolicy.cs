@@ -37,10 +37,13 @@ public static class IdlePolicy
         evidence ??= ActivityEvidence.None;
         var threshold = settings.ThresholdSeconds;
 
-        // An instance AutoStop stopped is running again: forget the old idle period on this first sighting.
-        var restarted = settings.StoppedAt is not null;
+        // An instance AutoStop stopped is running again (EC2 moves LaunchTime to its last start): forget the old idle period
+        // on this first sighting. A StoppedAt newer than the last start is an intent tag whose stop never happened (the
+        // tick was cut short, or EC2 refused): the instance ran on, its idle period stands, only the tag goes.
+        var restarted = settings.StoppedAt is { } stoppedAt && (instance.LaunchTime is not { } lastStart || lastStart >= stoppedAt);
         var storedIdleSince = restarted ? null : settings.IdleSince;
-        var baseChange = restarted ? new IdleStateChange(ClearStoppedAt: true, ClearIdleSince: settings.IdleSince is not null) : IdleStateChange.None;
+        var baseChange = restarted ? new IdleStateChange(ClearStoppedAt: true, ClearIdleSince: settings.IdleSince is not null)
+            : settings.StoppedAt is not null ? new IdleStateChange(ClearStoppedAt: true) : IdleStateChange.None;
 
         if (probe.Status != ProbeStatus.Ok || probe.Report is null)
             return Decision.Skip(ProbeReason(probe), ProbeMessage(probe), threshold, baseChange);

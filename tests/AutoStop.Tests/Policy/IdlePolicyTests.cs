@@ -67,6 +67,7 @@ public class IdlePolicyTests
         new Case("old login does not matter", Instance(tags: ("AutoStop:IdleSince", Ago(30))), Ok(Report(loginAge: 3 * 3600)), DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("boot grace", Instance(launch: Now.AddMinutes(-5)), Idle, DecisionAction.Keep, ReasonCodes.BootGrace),
         new Case("stale IdleSince before a restart by hand", Instance(launch: Now.AddMinutes(-20), tags: ("AutoStop:IdleSince", Ago(600))), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
+        new Case("a StoppedAt whose stop never happened leaves the idle period standing", Instance(launch: Now.AddDays(-2), tags: [("AutoStop:IdleSince", Ago(60)), ("AutoStop:StoppedAt", Ago(5))]), Idle, DecisionAction.Stop, ReasonCodes.IdleThresholdReached),
         new Case("restarted after AutoStop stop resets idle", Instance(launch: Now.AddMinutes(-30), tags: [("AutoStop:IdleSince", Ago(600)), ("AutoStop:StoppedAt", Ago(500))]), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
         new Case("snoozed", Instance(tags: [("AutoStop:IdleSince", Ago(120)), ("AutoStop:SnoozeUntil", Time(Now.AddHours(2)))]), Idle, DecisionAction.Keep, ReasonCodes.Snoozed),
         new Case("snooze just ended counts from its end", Instance(tags: [("AutoStop:IdleSince", Ago(120)), ("AutoStop:SnoozeUntil", Ago(5))]), Idle, DecisionAction.Keep, ReasonCodes.IdleBelowThreshold),
@@ -215,5 +216,20 @@ public class IdlePolicyTests
         Assert.Equal(12 * 60, decision.IdleSeconds);
         Assert.Contains("last logout 12 min ago", decision.Message);
         Assert.Null(decision.StateChange.SetIdleSince); // the stored upper bound stays; evidence only moves the start later
+    }
+
+    [Fact]
+    public void AStaleStopIntentTagIsClearedAndARealRestartResetsTheIdlePeriod()
+    {
+        var neverStopped = Instance(launch: Now.AddDays(-2), tags: [("AutoStop:IdleSince", Ago(10)), ("AutoStop:StoppedAt", Ago(5))]);
+        var restarted = Instance(launch: Now.AddMinutes(-3), tags: [("AutoStop:IdleSince", Ago(600)), ("AutoStop:StoppedAt", Ago(500))]);
+        Decision Decide(InstanceRecord i) => IdlePolicy.Decide(new PolicyInput(i, InstanceScreen.Screen(i, Config()).Settings!, Idle, Now, false));
+
+        var stale = Decide(neverStopped);
+        Assert.Equal(new IdleStateChange(ClearStoppedAt: true), stale.StateChange);
+        Assert.Equal(600, stale.IdleSeconds);
+        var fresh = Decide(restarted);
+        Assert.True(fresh.StateChange.ClearStoppedAt);
+        Assert.Equal(Now, fresh.StateChange.SetIdleSince);
     }
 }
