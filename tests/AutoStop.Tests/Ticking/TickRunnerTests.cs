@@ -8,27 +8,8 @@ using static AutoStop.Tests.Policy.Build;
 
 namespace AutoStop.Tests.Ticking;
 
-public class TickRunnerTests
+public class TickRunnerTests : TickTestBase
 {
-    private readonly InMemoryAws _aws = new();
-    private readonly StringWriter _stdout = new();
-
-    private TickRunner Runner(AutoStopConfig? config = null)
-    {
-        config ??= Config();
-        var sink = new JsonLineSink(_stdout);
-        return new TickRunner(config, _aws.Ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);
-    }
-
-    private static TickRequest At(DateTimeOffset now, double deadlineSeconds = 60) => new(now, DateTimeOffset.UtcNow.AddSeconds(deadlineSeconds));
-
-    private List<JsonElement> Lines(string? eventName = null) =>
-        _stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => JsonDocument.Parse(l).RootElement.Clone())
-            .Where(e => eventName is null || e.GetProperty("event").GetString() == eventName).ToList();
-
-    private JsonElement DecisionFor(string id) => Lines("decision").Single(d => d.GetProperty("instanceId").GetString() == id);
-
     private void AddIdle(string id, int idleMinutes = 60, params (string, string)[] tags) =>
         _aws.Add(Instance(id, tags: [("AutoStop:IdleSince", Time(Now.AddMinutes(-idleMinutes))), .. tags]), Ok(Report()));
 

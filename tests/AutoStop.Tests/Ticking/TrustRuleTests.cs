@@ -12,27 +12,8 @@ namespace AutoStop.Tests.Ticking;
 /// The three rules every tick keeps: one instance's failure never fails its neighbours; nothing is stopped without its
 /// decision line (and StoppedAt); the idle clock never starts before the last person left. Plus a stop acts on a fresh look.
 /// </summary>
-public class TrustRuleTests
+public class TrustRuleTests : TickTestBase
 {
-    private readonly InMemoryAws _aws = new();
-    private readonly StringWriter _stdout = new();
-
-    private TickRunner Runner(AutoStopConfig? config = null)
-    {
-        config ??= Config();
-        var sink = new JsonLineSink(_stdout);
-        return new TickRunner(config, _aws.Ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);
-    }
-
-    private static TickRequest At(DateTimeOffset now, double deadlineSeconds = 60) => new(now, DateTimeOffset.UtcNow.AddSeconds(deadlineSeconds));
-
-    private List<JsonElement> Lines(string eventName) =>
-        _stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => JsonDocument.Parse(l).RootElement.Clone())
-            .Where(e => e.GetProperty("event").GetString() == eventName).ToList();
-
-    private JsonElement DecisionFor(string id) => Lines("decision").Single(d => d.GetProperty("instanceId").GetString() == id);
-
     private void AddIdle(string id, int idleMinutes = 60, ProbeReport? report = null) =>
         _aws.Add(Instance(id, tags: ("AutoStop:IdleSince", Time(Now.AddMinutes(-idleMinutes)))), Ok(report ?? Report()));
 
