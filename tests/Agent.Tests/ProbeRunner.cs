@@ -11,7 +11,7 @@ namespace AutoStop.Agent.Tests;
 internal sealed class ProbeRunner : IDisposable
 {
     public static readonly string Script = RepoPaths.Of("agent", "session-probe.sh");
-    private static readonly JsonSchemaLite Schema = JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json"));
+    private static readonly ProbeSchema Schema = ProbeSchema.Load(RepoPaths.Of("agent", "schema.json"));
 
     /// <summary>2026-11-22T17:33:05Z, the fixtures' "now".</summary>
     public const long Now = 1795368785;

@@ -6,7 +6,7 @@ namespace AutoStop.Tests;
 /// <summary>The controller's probe parser and agent/schema.json accept and refuse the same documents.</summary>
 public class ParserSchemaTests
 {
-    private static readonly JsonSchemaLite Schema = JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json"));
+    private static readonly ProbeSchema Schema = ProbeSchema.Load(RepoPaths.Of("agent", "schema.json"));
 
     internal const string Valid =
         """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[],"remoteShellSessions":1,"remoteShellKinds":["mosh-server"],"lastLogoutAgeSeconds":600,"systemBusy":[]}""";

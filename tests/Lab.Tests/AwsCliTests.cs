@@ -149,7 +149,7 @@ public sealed class AwsCliTests : IAsyncLifetime
         }
         var alice = invocations.EnumerateArray().Single(i => i.GetProperty("InstanceId").GetString() == "i-0a00000000000000a");
         var output = alice.GetProperty("CommandPlugins")[0].GetProperty("Output").GetString()!;
-        Assert.Empty(JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json")).Validate(output.TrimEnd('\n')));
+        Assert.Empty(ProbeSchema.Load(RepoPaths.Of("agent", "schema.json")).Validate(output.TrimEnd('\n')));
         var report = JsonDocument.Parse(output).RootElement;
         Assert.Equal(1, report.GetProperty("sshSessions").GetInt32());
 

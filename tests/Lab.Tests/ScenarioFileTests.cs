@@ -90,7 +90,7 @@ public class ScenarioFileTests
         var fleet = new LabFleet(scenario, new LabClock(scenario.Start, false));
         var line = ProbeSynthesizer.Build(fleet.Instances[0], scenario.Start + TimeSpan.FromMinutes(30)).TrimEnd('\n');
 
-        Assert.Empty(JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
+        Assert.Empty(ProbeSchema.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
         var report = System.Text.Json.JsonDocument.Parse(line).RootElement;
         Assert.Equal(2, report.GetProperty("sshSessions").GetInt32());
         Assert.Equal(1, report.GetProperty("sshNoTtySessions").GetInt32());
@@ -122,7 +122,7 @@ public class ScenarioFileTests
         var fleet = new LabFleet(scenario, new LabClock(scenario.Start, false));
         var line = ProbeSynthesizer.Build(fleet.Instances[0], scenario.Start + TimeSpan.FromMinutes(30)).TrimEnd('\n');
 
-        Assert.Empty(JsonSchemaLite.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
+        Assert.Empty(ProbeSchema.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
         var report = System.Text.Json.JsonDocument.Parse(line).RootElement;
         Assert.Equal(0, report.GetProperty("sshSessions").GetInt32());
         Assert.Equal(2, report.GetProperty("remoteShellSessions").GetInt32());
