@@ -56,7 +56,7 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
     /// <summary>Registered with SSM now: managed, agent present, and (for ping) running.</summary>
     private bool IsRegistered(LabInstance i, DateTimeOffset now) => i.Spec.Managed && !i.HasFault(FaultKind.AgentMissing, now) && i.State != "terminated";
 
-    private static string PingStatus(LabInstance i) => i.State == "running" ? i.Spec.PingStatus : "ConnectionLost";
+    private string PingStatus(LabInstance i) => i.PingStatusAt(fleet.Clock.Now);
 
     private JsonObject DescribeInstanceInformation(JsonObject request)
     {
@@ -116,7 +116,7 @@ public sealed class SsmEndpoint(LabFleet fleet, ApiGate gate, LocalProbe localPr
         foreach (var id in ids.Distinct(StringComparer.Ordinal))
         {
             var i = fleet.Find(id);
-            if (i is null || !IsRegistered(i, now) || i.State != "running" || i.Spec.PingStatus != "Online") invalid.Add(id);
+            if (i is null || !IsRegistered(i, now) || i.State != "running" || PingStatus(i) != "Online") invalid.Add(id);
             else instances.Add(i);
         }
         // SSM refuses the whole call when one instance is not managed or not reachable.

@@ -77,4 +77,12 @@ public sealed record InstanceSpec(
     IReadOnlyList<SessionSpec> Sessions,
     IReadOnlyList<TimeWindow> KeepAlive,
     IReadOnlyList<LoadSpec> Load,
-    IReadOnlyList<InstanceFault> Faults);
+    IReadOnlyList<InstanceFault> Faults)
+{
+    /// <summary>IPv4 address served as PrivateIpAddress (always) and PublicIpAddress (while not stopped); null: none.</summary>
+    public string? Address { get; init; }
+    /// <summary>How long pending lasts after StartInstances (virtual seconds; real seconds in serve).</summary>
+    public TimeSpan StartDuration { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long after reaching running the SSM agent reports PingStatus Online.</summary>
+    public TimeSpan AgentOnlineAfter { get; init; } = TimeSpan.Zero;
+}

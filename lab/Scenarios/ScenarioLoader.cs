@@ -95,6 +95,7 @@ public static partial class ScenarioLoader
     [
         "id", "name", "count", "tags", "state", "launchTime", "managed", "ping", "platform", "hibernation", "rootDevice",
         "lifecycle", "spotType", "cpus", "probe", "autoStart", "sessions", "keepAlive", "load", "faults",
+        "address", "startSeconds", "agentOnlineSeconds",
     ];
 
     private static InstanceSpec ReadInstance(ScenarioNode node, DateTimeOffset start)
@@ -129,7 +130,22 @@ public static partial class ScenarioLoader
             Sessions: node["sessions"].Items().Select(s => ReadSession(s, start)).ToList(),
             KeepAlive: node["keepAlive"].Items().Select(k => ReadWindow(k, start, "until")).ToList(),
             Load: node["load"].Items().Select(l => ReadLoad(l, start)).ToList(),
-            Faults: node["faults"].Items().Select(f => ReadFault(f, start)).ToList());
+            Faults: node["faults"].Items().Select(f => ReadFault(f, start)).ToList())
+        {
+            Address = ReadAddress(node["address"]),
+            StartDuration = TimeSpan.FromSeconds(node["startSeconds"].Double(30, 0, 3600)),
+            AgentOnlineAfter = TimeSpan.FromSeconds(node["agentOnlineSeconds"].Double(0, 0, 3600)),
+        };
+    }
+
+    /// <summary>An IPv4 address in dotted form (EC2's PrivateIpAddress/PublicIpAddress are IPv4 strings).</summary>
+    private static string? ReadAddress(ScenarioNode node)
+    {
+        var text = node.OptionalString();
+        if (text is null) return null;
+        if (!System.Net.IPAddress.TryParse(text, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || ip.ToString() != text)
+            throw node.Error($"'{text}' is not allowed: an IPv4 address such as 127.0.0.1");
+        return text;
     }
 
     private static SessionSpec ReadSession(ScenarioNode node, DateTimeOffset start)
