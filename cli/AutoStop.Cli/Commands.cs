@@ -190,8 +190,8 @@ public static class Commands
     // ---------------------------------------------------------------------------------------------- start
     private static readonly Option<int> Timeout = new("--timeout")
     {
-        Description = "seconds to wait for it to come up (10 to 3600)", DefaultValueFactory = _ => 300,
-        Validators = { r => { if (r.GetValueOrDefault<int>() is < 10 or > 3600) r.AddError($"--timeout '{r.GetValueOrDefault<int>()}' is not allowed: whole seconds from 10 to 3600."); } },
+        Description = "seconds to wait for it to come up (1 to 3600)", DefaultValueFactory = _ => 300,
+        Validators = { r => { if (r.GetValueOrDefault<int>() is < 1 or > 3600) r.AddError($"--timeout '{r.GetValueOrDefault<int>()}' is not allowed: whole seconds from 1 to 3600."); } },
     };
 
     private static Option<AddressChoice> AddressOption() => new("--address")
