@@ -12,9 +12,10 @@ namespace AutoStop.Cli;
 /// </summary>
 public static partial class SnoozeValue
 {
-    public static readonly TimeSpan Longest = TimeSpan.FromDays(30);
+    /// <summary>The longest duration form (an explicit time may be later: the function sets no limit).</summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromDays(365);
 
-    public const string Forms = "a duration such as 45m, 2h, 1h30m or 1d (1 minute to 30 days), a local time HH:MM (today, or tomorrow once past), " +
+    public const string Forms = "a duration such as 45m, 2h, 1h30m or 1d (1 minute to 365 days), a local time HH:MM (today, or tomorrow once past), " +
         "or a time " + SettingValues.TimeForms;
 
     /// <summary>The tag value to write and the time it means; or a CliFailure (Usage) naming the value and what is allowed.</summary>
@@ -26,7 +27,7 @@ public static partial class SnoozeValue
         {
             var span = TimeSpan.FromDays(Part(d, "d")) + TimeSpan.FromHours(Part(d, "h")) + TimeSpan.FromMinutes(Part(d, "m"));
             if (span < TimeSpan.FromMinutes(1) || span > Longest)
-                throw new CliFailure(ExitCodes.Usage, $"snooze '{text}' is not allowed: a duration from 1 minute to 30 days. Nothing was written.");
+                throw new CliFailure(ExitCodes.Usage, $"snooze '{text}' is not allowed: a duration from 1 minute to 365 days. Nothing was written.");
             tagValue = SettingValues.FormatTime(now + span);
         }
         else if (ClockPattern().Match(text) is { Success: true } c)
@@ -50,15 +51,13 @@ public static partial class SnoozeValue
                 string.Join("; ", problems.Select(p => p.Describe())) + $".\nautostop snooze also takes {Forms[..Forms.IndexOf(", or a time", StringComparison.Ordinal)]}. Nothing was written.");
         if (until <= now)
             throw new CliFailure(ExitCodes.Usage, $"snooze '{text}' is not allowed: {SettingValues.FormatTime(until)} is in the past; give a later time or a duration. Nothing was written.");
-        if (until - now > Longest)
-            throw new CliFailure(ExitCodes.Usage, $"snooze '{text}' is not allowed: at most 30 days ahead (until {SettingValues.FormatTime(now + Longest)}). Nothing was written.");
         return (tagValue, until);
     }
 
     private static int Part(Match m, string group) =>
         m.Groups[group].Success ? int.Parse(m.Groups[group].Value, NumberStyles.None, CultureInfo.InvariantCulture) : 0;
 
-    [GeneratedRegex(@"^(?=[0-9])((?<d>[0-9]{1,3})d)?((?<h>[0-9]{1,4})h)?((?<m>[0-9]{1,6})m)?\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?=[0-9])((?<d>[0-9]{1,4})d)?((?<h>[0-9]{1,4})h)?((?<m>[0-9]{1,6})m)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
 
     [GeneratedRegex(@"^(?<h>[0-9]{1,2}):(?<m>[0-9]{2})\z", RegexOptions.CultureInvariant)]
