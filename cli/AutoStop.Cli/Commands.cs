@@ -203,7 +203,7 @@ public static class Commands
     {
         var instance = new Argument<string>("instance") { Description = "Name tag or instance id" };
         var wait = new Option<bool>("--wait") { Description = "wait until it is running, its SSM agent is Online and its SSH port answers" };
-        var port = new Option<int>("--port") { Description = "the SSH port to wait for", DefaultValueFactory = _ => 22 };
+        var port = new Option<int>("--port") { Description = "the SSH port to wait for; 0: do not check it (Session Manager, README)", DefaultValueFactory = _ => 22 };
         var address = AddressOption();
         var command = new Command("start", "Start an opted-in instance (progress on stderr).") { instance, wait, Timeout, port, address };
         command.SetAction(async (parse, token) =>
@@ -212,7 +212,7 @@ public static class Commands
             var target = await session.Directory.FindAsync(parse.GetValue(instance)!, token);
             if (target.State is "stopped" or "stopping") RequireOptedIn(target, session.Config, "start");
             var waker = session.Waker(host);
-            var up = await waker.StartAsync(target, parse.GetValue(wait), CheckPort(parse.GetValue(port)), parse.GetValue(address), TimeSpan.FromSeconds(parse.GetValue(Timeout)), token);
+            var up = await waker.StartAsync(target, parse.GetValue(wait), parse.GetValue(port) == 0 ? 0 : CheckPort(parse.GetValue(port)), parse.GetValue(address), TimeSpan.FromSeconds(parse.GetValue(Timeout)), token);
             if (parse.GetValue(wait)) host.Stdout.WriteLine($"{up.Label} is up at {up.PublicIp ?? up.PrivateIp ?? "(no IPv4 address)"}.");
             return ExitCodes.Ok;
         });

@@ -56,7 +56,9 @@ public sealed class Waker(IAmazonEC2 ec2, IAmazonSimpleSystemsManagement ssm, In
             current = await PollAsync(current, i => i.State == "running", deadline, "EC2 to report it running", cancellationToken);
             Progress($"running after {Seconds()},");
             await WaitForAgentAsync(current, deadline, cancellationToken);
-            if (address == AddressChoice.Auto && current.PublicIp is null && current.PrivateIp is null)
+            if (sshPort == 0)
+                Progress("SSH port not checked (--port 0)");
+            else if (address == AddressChoice.Auto && current.PublicIp is null && current.PrivateIp is null)
                 Progress("no IPv4 address, so no SSH port to check (Session Manager: README)");
             else
             {
