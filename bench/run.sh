@@ -15,4 +15,5 @@ export BENCH_WORK=${BENCH_WORK:-$(mktemp -d /tmp/autostop-bench.XXXXXX)}
 bash bench/old-method/establish.sh | tee "$BENCH_WORK/establish.txt"
 (cd bench && $PY bench.py)
 if [ -x bench/probe/run.sh ] || [ -f bench/probe/run.sh ]; then bash bench/probe/run.sh; fi
+bash bench/wake/run.sh
 echo "bench: wrote bench/RESULTS.md and bench/decision-quality.png (work files in $BENCH_WORK)"

@@ -111,6 +111,10 @@ public sealed partial class Ec2Endpoint(LabFleet fleet, ApiGate gate, LabIam iam
                 new XElement(Ns + "rootDeviceName", "/dev/xvda"),
                 new XElement(Ns + "hibernationOptions", new XElement(Ns + "configured", i.Spec.Hibernation ? "true" : "false")),
                 new XElement(Ns + "tagSet", i.Tags.Select(t => new XElement(Ns + "item", new XElement(Ns + "key", t.Key), new XElement(Ns + "value", t.Value)))));
+            // botocore ec2/2016-11-15 Instance: PrivateIpAddress is <privateIpAddress>, PublicIpAddress is <ipAddress>.
+            var (privateIp, publicIp) = i.Addresses;
+            if (privateIp is not null) instance.Add(new XElement(Ns + "privateIpAddress", privateIp));
+            if (publicIp is not null) instance.Add(new XElement(Ns + "ipAddress", publicIp));
             if (i.Spec.Lifecycle is { } lifecycle)
             {
                 instance.Add(new XElement(Ns + "instanceLifecycle", lifecycle));

@@ -57,7 +57,7 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
     /// <summary>Registered with SSM now: managed, agent present, and (for ping) running.</summary>
     private bool IsRegistered(LabInstance i, DateTimeOffset now) => i.Spec.Managed && !i.HasFault(FaultKind.AgentMissing, now) && i.State != "terminated";
 
-    private static string PingStatus(LabInstance i) => i.State == "running" ? i.Spec.PingStatus : "ConnectionLost";
+    private string PingStatus(LabInstance i) => i.PingStatusAt(fleet.Clock.Now);
 
     /// <summary>
     /// botocore ssm DescribeInstanceInformation: "does not return information for nodes that are either Stopped or
@@ -142,7 +142,7 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
             var i = fleet.Find(id);
             // deregistered: DescribeInstanceInformation still lists it Online (its record outlives the registration),
             // but SendCommand refuses it as not registered (InvalidInstanceId doc: "SSM Agent isn't registered with the SSM endpoint").
-            if (i is null || !IsRegistered(i, now) || i.State != "running" || i.Spec.PingStatus != "Online" || i.HasFault(FaultKind.Deregistered, now)) invalid.Add(id);
+            if (i is null || !IsRegistered(i, now) || i.State != "running" || PingStatus(i) != "Online" || i.HasFault(FaultKind.Deregistered, now)) invalid.Add(id);
             else instances.Add(i);
         }
         // SSM refuses the whole call when one instance is not managed or not reachable.

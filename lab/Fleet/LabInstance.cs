@@ -8,8 +8,13 @@ public sealed record StateChange(DateTimeOffset Time, string State, string Cause
 /// <summary>One simulated EC2 instance: its EC2 facts, its tags, and its state over virtual time.</summary>
 public sealed class LabInstance(string id, string reservationId, InstanceSpec spec, DateTimeOffset launchTime, string initialState, DateTimeOffset start)
 {
-    /// <summary>How long stopping and pending last in virtual time.</summary>
-    public static readonly TimeSpan StopDuration = TimeSpan.FromSeconds(60), StartDuration = TimeSpan.FromSeconds(30);
+    /// <summary>How long stopping lasts in virtual time.</summary>
+    public static readonly TimeSpan StopDuration = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long pending lasts: the scenario's startSeconds (default 30). EC2 reports pending from StartInstances
+    /// until the instance is ready, then running ("Amazon EC2 instance state changes", EC2 User Guide: "When you start
+    /// your instance, it enters the pending state ... then it enters the running state"); how long depends on the instance.</summary>
+    public TimeSpan StartDuration => Spec.StartDuration;
 
     private readonly object _gate = new();
 
@@ -24,6 +29,24 @@ public sealed class LabInstance(string id, string reservationId, InstanceSpec sp
     public List<StateChange> Timeline { get; } = [new(start, initialState, "scenario")];
 
     public object Gate => _gate;
+
+    /// <summary>The SSM agent's PingStatus at <paramref name="now"/>: the scenario's ping once the instance has run for
+    /// agentOnlineSeconds, ConnectionLost before that and whenever it is not running. SSM reports ConnectionLost for a
+    /// stopped managed node and Online again once its agent has started and pinged ("Understanding managed node status",
+    /// Systems Manager User Guide; PingStatus enum Online | ConnectionLost | Inactive in botocore's ssm/2014-11-06 model).</summary>
+    public string PingStatusAt(DateTimeOffset now)
+    {
+        lock (_gate)
+            return State == "running" && now >= StateSince + Spec.AgentOnlineAfter ? Spec.PingStatus : "ConnectionLost";
+    }
+
+    /// <summary>PrivateIpAddress: kept while stopped. PublicIpAddress: "We release your instance's public IPv4 address when
+    /// it is stopped" and assign a new one when it starts ("Amazon EC2 instance IP addressing", EC2 User Guide), so none
+    /// while stopping or stopped. The lab serves one scenario address for both.</summary>
+    public (string? Private, string? Public) Addresses
+    {
+        get { lock (_gate) return (Spec.Address, State is "pending" or "running" ? Spec.Address : null); }
+    }
 
     /// <summary>Moves the instance's state forward to <paramref name="now"/>: stopping becomes stopped, pending becomes
     /// running, and a stopped instance is started by its person when one of their sessions begins (autoStart).</summary>

@@ -136,4 +136,11 @@ public sealed record InstanceSpec(
 
     /// <summary>The instance's Spot request was cancelled and deleted (EC2 deletes them four hours after cancellation).</summary>
     public bool SpotRequestDeleted { get; init; }
+
+    /// <summary>IPv4 address served as PrivateIpAddress (always) and PublicIpAddress (while not stopped); null: none.</summary>
+    public string? Address { get; init; }
+    /// <summary>How long pending lasts after StartInstances (virtual seconds; real seconds in serve).</summary>
+    public TimeSpan StartDuration { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long after reaching running the SSM agent reports PingStatus Online.</summary>
+    public TimeSpan AgentOnlineAfter { get; init; } = TimeSpan.Zero;
 }

@@ -100,6 +100,7 @@ public static partial class ScenarioLoader
         "id", "name", "count", "tags", "state", "launchTime", "managed", "ping", "platform", "hibernation", "rootDevice",
         "lifecycle", "spotType", "cpus", "probe", "autoStart", "sessions", "keepAlive", "load", "faults",
         "iam", "extraTags", "spotRequestDeleted", "busy",
+        "address", "startSeconds", "agentOnlineSeconds",
     ];
 
     /// <summary>EC2 allows 50 tags a resource (ec2 CreateTags doc; TagLimitExceeded beyond).</summary>
@@ -150,6 +151,9 @@ public static partial class ScenarioLoader
             Iam = ReadIam(node["iam"]),
             Busy = node["busy"].Items().Select(b => ReadBusy(b, start)).ToList(),
             SpotRequestDeleted = spotRequestDeleted,
+            Address = ReadAddress(node["address"]),
+            StartDuration = TimeSpan.FromSeconds(node["startSeconds"].Double(30, 0, 3600)),
+            AgentOnlineAfter = TimeSpan.FromSeconds(node["agentOnlineSeconds"].Double(0, 0, 3600)),
         };
     }
 
@@ -168,6 +172,16 @@ public static partial class ScenarioLoader
             denied.Add(action);
         }
         return new IamSpec(denied);
+    }
+
+    /// <summary>An IPv4 address in dotted form (EC2's PrivateIpAddress/PublicIpAddress are IPv4 strings).</summary>
+    private static string? ReadAddress(ScenarioNode node)
+    {
+        var text = node.OptionalString();
+        if (text is null) return null;
+        if (!System.Net.IPAddress.TryParse(text, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || ip.ToString() != text)
+            throw node.Error($"'{text}' is not allowed: an IPv4 address such as 127.0.0.1");
+        return text;
     }
 
     private static SessionSpec ReadSession(ScenarioNode node, DateTimeOffset start)

@@ -66,6 +66,14 @@ internal static partial class Template
         _ => "",
     };
 
+    /// <summary>Every statement of the people's managed policy (PeoplePolicy), as JSON, Fn::Sub resolved.</summary>
+    public static List<JsonElement> PeopleStatements()
+    {
+        var sub = (YamlSequenceNode)Properties("PeoplePolicy")["PolicyDocument"]["Fn::Sub"];
+        using var parsed = JsonDocument.Parse(Resolve(((YamlScalarNode)sub[0]).Value!));
+        return parsed.RootElement.GetProperty("Statement").EnumerateArray().Select(s => s.Clone()).ToList();
+    }
+
     public static string Resolve(string text) =>
         Placeholder().Replace(text, m => Substitutions.TryGetValue(m.Groups[1].Value, out var v) ? v : throw new InvalidOperationException($"unknown placeholder {m.Value}"));
 

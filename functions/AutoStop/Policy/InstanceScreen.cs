@@ -21,15 +21,15 @@ public static class InstanceScreen
         if (!instance.IsRunning)
             return Skipped(ReasonCodes.NotRunning, $"The instance is {instance.State}, not running.", threshold);
 
-        instance.Tags.TryGetValue(config.TagKey, out var optIn);
-        if (optIn is null)
+        var optedIn = OptInTag.Read(instance.Tags, config, out var optIn);
+        if (optedIn == OptIn.Missing)
             return Skipped(ReasonCodes.NotOptedIn, $"The instance has no {config.TagKey} tag.", threshold);
         // Exactly what the role's IAM policy allows: StringEqualsIgnoreCase "true" ignores case, not spaces. A padded
         // value looks opted in to a person but AWS refuses SendCommand, CreateTags and StopInstances naming the instance
         // (failing the whole call for the instances batched with it), so it is a bad tag, not "not opted in".
-        if (!optIn.Equals("true", StringComparison.OrdinalIgnoreCase))
+        if (optedIn != OptIn.OptedIn)
         {
-            if (optIn.Trim().Equals("true", StringComparison.OrdinalIgnoreCase))
+            if (optedIn == OptIn.Padded)
                 return Skipped(ReasonCodes.InvalidTag,
                     $"Skipped: tag {config.TagKey}='{optIn}' is not allowed: exactly true (any case) without spaces around it; " +
                     "the role's IAM policy compares it with StringEqualsIgnoreCase, which ignores case but not spaces, so AWS would refuse to probe, tag or stop this instance.",
