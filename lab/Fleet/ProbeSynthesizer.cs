@@ -56,6 +56,14 @@ public static class ProbeSynthesizer
             json.WriteStartArray("systemBusy");
             foreach (var item in SystemBusy(spec, now)) json.WriteStringValue(item);
             json.WriteEndArray();
+            // Probe 1.4.0 (issue 13): no inbound connections, no nvidia-smi, none of the allow-listed busy processes.
+            json.WriteStartObject("inboundConnections");
+            json.WriteEndObject();
+            json.WriteNumber("inboundConnectionsOther", 0);
+            json.WriteNull("gpuUtilizationPercent");
+            json.WriteString("gpuStatus", "absent");
+            json.WriteStartArray("busyProcesses");
+            json.WriteEndArray();
             json.WriteStartArray("errors");
             json.WriteEndArray();
             json.WriteEndObject();

@@ -35,6 +35,10 @@ public sealed class JsonSchemaLite(JsonElement schema)
             errors.Add($"{path}: must be {constant.GetRawText()}");
         if (value.ValueKind == JsonValueKind.Number && rule.TryGetProperty("minimum", out var minimum) && value.GetDouble() < minimum.GetDouble())
             errors.Add($"{path}: below minimum {minimum.GetRawText()}");
+        if (value.ValueKind == JsonValueKind.Number && rule.TryGetProperty("maximum", out var maximum) && value.GetDouble() > maximum.GetDouble())
+            errors.Add($"{path}: above maximum {maximum.GetRawText()}");
+        if (rule.TryGetProperty("enum", out var choices) && !choices.EnumerateArray().Any(c => c.GetRawText() == value.GetRawText()))
+            errors.Add($"{path}: not one of {choices.GetRawText()}");
         if (value.ValueKind == JsonValueKind.String)
         {
             var length = value.GetString()!.Length;
@@ -56,12 +60,19 @@ public sealed class JsonSchemaLite(JsonElement schema)
                 foreach (var name in required.EnumerateArray())
                     if (!value.TryGetProperty(name.GetString()!, out _)) errors.Add($"{path}: missing '{name.GetString()}'");
             var properties = rule.TryGetProperty("properties", out var p) ? p : default;
+            if (rule.TryGetProperty("maxProperties", out var maxProperties) && value.EnumerateObject().Count() > maxProperties.GetInt32())
+                errors.Add($"{path}: more than {maxProperties} properties");
             foreach (var property in value.EnumerateObject())
             {
+                if (rule.TryGetProperty("propertyNames", out var names) && names.TryGetProperty("pattern", out var pattern)
+                    && !System.Text.RegularExpressions.Regex.IsMatch(property.Name, pattern.GetString()!))
+                    errors.Add($"{path}: property name '{property.Name}' does not match {pattern.GetString()}");
                 if (properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(property.Name, out var sub))
                     Check(sub, property.Value, $"{path}.{property.Name}", errors);
                 else if (rule.TryGetProperty("additionalProperties", out var additional) && additional.ValueKind == JsonValueKind.False)
                     errors.Add($"{path}: unexpected property '{property.Name}'");
+                else if (additional.ValueKind == JsonValueKind.Object)
+                    Check(additional, property.Value, $"{path}.{property.Name}", errors);
             }
         }
     }
