@@ -42,10 +42,34 @@
 #   processCreator(appconfig.DefaultDocumentWorker, ...); agent/appconfig/constants_unix.go), e.g. Patch Manager's
 #   AWS-RunPatchBaseline. This probe runs under one of those itself, so the workers among its own ancestors (PPIDs
 #   walked from $$ in the same process table) are not counted. One item per kind, at most 8.
+# - Inbound connections per local port (inboundConnections, inboundConnectionsOther): read from /proc/net/tcp and
+#   /proc/net/tcp6 in the same awk pass (no ss, no fork). A connection is inbound when it is ESTABLISHED (st 01) and its
+#   local port is one a socket LISTENs on (st 0A), in either file (a v4-mapped peer on an IPv6 listener shows in tcp6);
+#   an outbound connection's local port is an ephemeral one nobody listens on. Peers on loopback never count
+#   (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): an SSH tunnel (sshd -> localhost:8888) or Session Manager port
+#   forwarding (ssm-session-worker -> localhost:8888) is already a session of its own, and a local health check is
+#   nobody. The kernel prints each address as 32-bit words in host byte order (net/ipv4/tcp_ipv4.c get_tcp4_sock
+#   "%08X:%04X", net/ipv6/tcp_ipv6.c get_tcp6_sock); EC2 instances are little-endian (x86_64, arm64), so 127.0.0.1 is
+#   0100007F, ::1 is 00000000000000000000000001000000 and ::ffff:127.0.0.1 is 0000000000000000FFFF00000100007F.
+#   The 8 ports with the most connections are listed (ties: lower port first), at most 99999 each; connections to
+#   any other port are summed in inboundConnectionsOther, so a reader knows the list is not the whole picture.
+#   Both null when /proc/net/tcp cannot be read (tcp6 is absent when IPv6 is off: not an error).
+# - GPU utilization (gpuUtilizationPercent, gpuStatus): the highest utilization.gpu of `nvidia-smi --query-gpu`, only
+#   when nvidia-smi is on PATH (a builtin lookup, no fork otherwise), bounded by timeout to 2 s (its process group is
+#   killed), and the read of its answer to 3 s in case it is stuck where no signal reaches it. gpuStatus: absent (no
+#   nvidia-smi: null), ok, or failed (it timed out, failed or printed no number: null, and an error says which).
+# - Busy processes (busyProcesses): which names of a fixed allow-list run now (BUSY_NAMES below, in that order). The
+#   list is in the probe, not a document parameter: a parameter would be text from a tag run as root in a shell (anyone
+#   allowed to tag an instance could run commands on it), SendCommand sends one set of parameters to every instance of
+#   a call (so one call per distinct tag value), and the document would no longer be one fixed, hashed script. A fixed
+#   list also keeps the line bounded: all 16 names fit. Names: the command, or for a script run by an interpreter
+#   (sh, bash, python, node) the script; gmake is make, g++/cc1/cc1plus are gcc, clang++/clang-NN are clang, gradlew
+#   is gradle, and docker-build is `docker build`, `docker buildx build`, `docker image build` or `docker compose build`.
 #
 # The line is at most 2,000 characters whatever the input: users (16 x 32 characters) and remoteShellKinds are
-# reduced to [A-Za-z0-9._-], systemBusy items are built from the fixed names above and a pid, numbers are bounded
-# (so all but errors stays under 1,300 characters, every field at its maximum), and errors (each at most 160
+# reduced to [A-Za-z0-9._-], systemBusy items are built from the fixed names above and a pid, inboundConnections holds
+# at most 8 "port":count pairs of 5 digits each, busyProcesses at most the 16 fixed names, numbers are bounded (so all
+# but errors stays under 1,550 characters, every field at its maximum: 1,504 in tests/Agent.Tests JsonSafetyTests), and errors (each at most 160
 # characters before escaping) get what is left of the 2,000, in order, the last one kept cut or dropped to fit.
 #
 # Test seam (environment variables; unset on instances):
@@ -61,12 +85,14 @@
 #   AUTOSTOP_PROBE_NOW           the current time, epoch seconds
 #   AUTOSTOP_PROBE_KEEPALIVE     keep-alive marker file (default /run/autostop/keepalive-until)
 #   AUTOSTOP_PROBE_DEV           where tty devices live (default /dev), for terminal idle times
-#   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load and CPU count
+#   AUTOSTOP_PROBE_PROC          the proc filesystem (default /proc), for uptime, load, CPU count and net/tcp, net/tcp6
+#   (nvidia-smi is found on PATH: a test puts a fake one first)
 set -u
 export LC_ALL=C
-VERSION="1.3.0"
-# Cost: a handful of forks whatever the process count (ps | awk; tac | head | grep | awk and at most two dates for
-# the auth log, or journalctl | grep | awk, then last and one date; one stat for all terminals). No $(...) in loops;
+VERSION="1.4.0"
+# Cost: a handful of forks whatever the process count (ps | awk, which also reads /proc/net/tcp{,6}; tac | head | grep | awk and at most two dates for
+# the auth log, or journalctl | grep | awk, then last and one date; one stat for all terminals; timeout, nvidia-smi
+# and awk only where nvidia-smi exists). No $(...) in loops;
 # the only shell loops run over at most 50 wtmp lines, 2 log events and 8 errors, never over processes or log lines.
 # bench/probe/RESULTS.md has the numbers.
 if [ -n "${AUTOSTOP_PROBE_NOW:-}" ]; then NOW=$AUTOSTOP_PROBE_NOW; else printf -v NOW '%(%s)T' -1; fi   # bash 4.2+
@@ -93,7 +119,11 @@ add_error() {
 
 # --- processes: one awk pass classifies every sshd connection and counts the other session kinds ------------------
 # Prints: ssh notty preauth ssm mux cpus rows users(JSON strings, comma-joined, or -) ttys(comma list or -)
-#         remote-shells kinds(JSON strings or -) busy(JSON strings or -, last: its items hold spaces)
+#         remote-shells kinds(JSON strings or -) inbound(JSON members "port":count, -, or null) inbound-other(n or null)
+#         busy-processes(JSON strings or -) busy(JSON strings or -, last: its items hold spaces)
+# The allow-list of busyProcesses, in the order they are reported (AutoStop's ProbeVocabulary holds the same list, a
+# test compares them): at most 16 names of at most 12 characters, so the field is bounded by construction.
+BUSY_NAMES="make cmake ninja bazel cargo rustc go gcc clang javac gradle npm docker-build rsync rclone ffmpeg"
 # shellcheck disable=SC2016 # an awk program
 PS_AWK='
   function sshd_title(a) { return a ~ /^sshd(-session|-auth)?: / }
@@ -106,11 +136,38 @@ PS_AWK='
     if (key in seen_busy || nbusy >= 8) return
     seen_busy[key] = 1; nbusy++; busy = busy (busy == "" ? "" : ",") "\"" text "\""
   }
+  # busyProcesses: the allow-list name a process stands for, or "" (see the header).
+  function busy_name(prog, w, m) {
+    if (prog == "gmake") return "make"
+    if (prog ~ /^(g\+\+|cc1|cc1plus)$/) return "gcc"
+    if (prog ~ /^clang(\+\+)?(-[0-9]+)?$/) return "clang"
+    if (prog == "gradlew") return "gradle"
+    if (prog == "docker") return (m >= 2 && (w[2] == "build" || (w[2] ~ /^(buildx|image|compose)$/ && m >= 3 && w[3] == "build"))) ? "docker-build" : ""
+    return (prog in busy_allowed) ? prog : ""
+  }
+  function hexval(h,   i, v) { v = 0; for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
+  function loopback(a) {   # a peer address as the kernel prints it (little-endian words, see the header)
+    if (length(a) == 8) return substr(a, 7, 2) == "7F"
+    if (a == "00000000000000000000000001000000") return 1
+    return substr(a, 1, 24) == "0000000000000000FFFF0000" && substr(a, 31, 2) == "7F"
+  }
+  function read_net(file,   line, f, lp, ra) {   # 0 when the file cannot be read; every line read once
+    if ((getline line < file) <= 0) return 0   # the header, or no file
+    while ((getline line < file) > 0) {
+      if (split(line, f, " ") < 4) continue
+      lp = f[2]; sub(/^.*:/, "", lp); lp = hexval(lp)
+      if (f[4] == "0A") listening[lp] = 1
+      else if (f[4] == "01") { ra = f[3]; sub(/:.*$/, "", ra); if (!loopback(ra)) est[lp]++ }
+    }
+    close(file); return 1
+  }
   $1 ~ /^[0-9]+$/ {
     pid = $1; ppid[pid] = $2; tty[pid] = $3; owner[pid] = $4
     args = $0; sub(/^[ \t]*[0-9]+[ \t]+[0-9]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]*/, "", args); title[pid] = args
     n++; order[n] = pid
   }
+  # File paths come through the environment: awk -v would read backslash escapes in them.
+  BEGIN { cpuinfo = ENVIRON["PROBE_CPUINFO"]; net = ENVIRON["PROBE_NET"]; nallowed = split(busy_names, allowed_list, " "); for (k = 1; k <= nallowed; k++) busy_allowed[allowed_list[k]] = 1 }
   END {
     ssh = notty = preauth = ssm = mux = remote = 0; users = ""; ttys = ""; kinds = ""; busy = ""; nbusy = 0
     # The probe and its ancestors (walked up from its own pid, bounded): the ssm-document-worker running this probe.
@@ -130,6 +187,11 @@ PS_AWK='
         if (k <= m) { prog = w[k]; sub(/.*\//, "", prog) }
       }
       if (prog ~ /^(apt|apt-get|aptitude|dpkg|unattended-upgrades?|yum|dnf|dnf5|rpm|zypper|cloud-init)$/) add_busy(prog, prog " (pid " p ")")
+      # Scripts run by a shell or node stand for their script too (python: prog above): "sh ./gradlew build", "node /usr/bin/npm ci".
+      bprog = prog
+      if (cmd ~ /^(sh|bash|dash|node|nodejs)$/) { for (k = 2; k <= m && w[k] ~ /^-/; k++) ; if (k <= m) { bprog = w[k]; sub(/.*\//, "", bprog) } }
+      bn = busy_name(bprog, w, m)
+      if (bn != "") running[bn] = 1
       else if (cmd == "ssm-document-worker" && !(p in mine)) add_busy(cmd, "ssm-document-worker: another SSM command (pid " p ")")
       # A tmux server daemonizes (parent pid 1 or a systemd --user subreaper) and, on Linux builds such as Debian
       # 12 tmux 3.3a, keeps the argv of the client that started it ("tmux new -d -s job"), not a "tmux: server"
@@ -172,7 +234,24 @@ PS_AWK='
     for (k = 1; k <= nu && k <= 16; k++) users = users (users == "" ? "" : ",") quoted(ulist[k])
     cpus = 0
     while ((getline line < cpuinfo) > 0) if (line ~ /^processor/) cpus++
-    print ssh, notty, preauth, ssm, mux, cpus, n + 0, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys), remote, (kinds == "" ? "-" : kinds), (busy == "" ? "-" : busy)
+    bprocs = ""
+    for (k = 1; k <= nallowed; k++) if (allowed_list[k] in running) bprocs = bprocs (bprocs == "" ? "" : ",") "\"" allowed_list[k] "\""
+    # Inbound: established to a listening port. The 8 ports with the most connections (ties: lower port), the rest summed.
+    inbound = "null"; other = "null"
+    if (read_net(net "/tcp")) {
+      read_net(net "/tcp6")
+      inbound = ""; other = 0
+      for (lp in est) if (lp in listening) { cnt[lp] = est[lp]; nports++ }
+      for (k = 1; k <= 8 && k <= nports; k++) {   # 8 passes at most, each over the ports seen
+        best = -1
+        for (lp in cnt) if (!(lp in shown) && (best < 0 || cnt[lp] > cnt[best] || (cnt[lp] == cnt[best] && lp + 0 < best + 0))) best = lp
+        shown[best] = 1; inbound = inbound (inbound == "" ? "" : ",") "\"" best "\":" (cnt[best] > 99999 ? 99999 : cnt[best])
+      }
+      for (lp in cnt) if (!(lp in shown)) other += cnt[lp]
+      if (other > 999999) other = 999999
+      if (inbound == "") inbound = "-"
+    }
+    print ssh, notty, preauth, ssm, mux, cpus, n + 0, (users == "" ? "-" : users), (ttys == "" ? "-" : ttys), remote, (kinds == "" ? "-" : kinds), inbound, other, (bprocs == "" ? "-" : bprocs), (busy == "" ? "-" : busy)
   }'
 # Without the process table the session counts are unknown, not zero: the line still says why (errors), and the exit
 # status is 3 so that SSM reports the command Failed and the controller never takes the zeros for an idle instance.
@@ -181,15 +260,42 @@ SELF=${AUTOSTOP_PROBE_SELF_PID:-$$}
 if [ -n "${AUTOSTOP_PROBE_PS:-}" ]; then
   PS_FILE=$AUTOSTOP_PROBE_PS
   [ -r "$PS_FILE" ] || { add_error "cannot read $PS_FILE"; PS_FILE=/dev/null; SESSIONS_UNKNOWN=1; }
-  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS REMOTE KINDS BUSY < <(awk -v cpuinfo="$PROC/cpuinfo" -v self="$SELF" "$PS_AWK" "$PS_FILE" 2>/dev/null)
+  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS REMOTE KINDS INBOUND INBOUND_OTHER BUSY_PROCS BUSY < <(PROBE_CPUINFO="$PROC/cpuinfo" PROBE_NET="$PROC/net" awk -v self="$SELF" -v busy_names="$BUSY_NAMES" "$PS_AWK" "$PS_FILE" 2>/dev/null)
 else
   # user:32 so that names up to 32 characters are not cut to 8 with a "+"; tty: where each process's terminal is.
-  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS REMOTE KINDS BUSY < <(ps -eo pid=,ppid=,tty=,user:32=,args= 2>/dev/null | awk -v cpuinfo="$PROC/cpuinfo" -v self="$SELF" "$PS_AWK" 2>/dev/null)
+  read -r SSH NOTTY PREAUTH SSM MUX CPUS ROWS USERS TTYS REMOTE KINDS INBOUND INBOUND_OTHER BUSY_PROCS BUSY < <(ps -eo pid=,ppid=,tty=,user:32=,args= 2>/dev/null | PROBE_CPUINFO="$PROC/cpuinfo" PROBE_NET="$PROC/net" awk -v self="$SELF" -v busy_names="$BUSY_NAMES" "$PS_AWK" 2>/dev/null)
   # a live system always lists at least init and ps itself
   [ "${ROWS:-0}" -gt 0 ] 2>/dev/null || { add_error "ps failed"; SESSIONS_UNKNOWN=1; }
 fi
 [ -n "${SSH:-}" ] || { add_error "awk failed"; SESSIONS_UNKNOWN=1; }
 [ "${CPUS:-0}" -ge 1 ] 2>/dev/null || { add_error "cannot count CPUs in $PROC/cpuinfo"; CPUS=1; }
+# Only the shapes the awk pass prints reach the line (it never copies text from the files it reads into these).
+if [[ ${INBOUND:-} =~ ^(\"[0-9]{1,5}\":[0-9]{1,5},){0,7}\"[0-9]{1,5}\":[0-9]{1,5}$ ]]; then :
+elif [ "${INBOUND:-}" = "-" ]; then INBOUND=""
+else INBOUND=null; fi
+[[ ${INBOUND_OTHER:-} =~ ^[0-9]{1,6}$ ]] || INBOUND_OTHER=null
+if [ "$INBOUND" = null ] || [ "$INBOUND_OTHER" = null ]; then
+  INBOUND=null; INBOUND_OTHER=null
+  [ -n "$SESSIONS_UNKNOWN" ] || add_error "cannot read $PROC/net/tcp"
+else INBOUND="{$INBOUND}"; fi
+[ "${BUSY_PROCS:--}" = "-" ] && BUSY_PROCS=""
+
+# --- GPU: the highest utilization nvidia-smi reports, only where it exists, bounded ------------------------------
+GPU=null; GPU_STATUS=absent
+if command -v nvidia-smi >/dev/null 2>&1; then
+  GPU_STATUS=failed
+  # timeout kills nvidia-smi's whole process group after 2 s (-k: KILL 1 s later if TERM is ignored); read -t bounds the
+  # wait for an answer in case it is stuck where no signal reaches it (a hung driver), leaving it behind, not the probe.
+  # shellcheck disable=SC2016 # an awk program
+  gpu_answer=""
+  read -r -t 3 gpu_answer < <({ timeout -k 1 2 nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits 2>/dev/null; echo "exit $?"; } \
+    | awk '$1 == "exit" { rc = $2; next } $1 ~ /^[0-9]+$/ && $1 <= 100 { if (!seen || $1 + 0 > max) max = $1 + 0; seen = 1 } END { print (seen ? max : "-"), rc + 0 }' 2>/dev/null)
+  read -r gpu_max gpu_rc <<<"$gpu_answer"
+  if [[ ${gpu_max:-} =~ ^[0-9]{1,3}$ ]] && [ "${gpu_rc:-1}" = 0 ]; then GPU=$gpu_max; GPU_STATUS=ok
+  elif [ -z "$gpu_answer" ] || [ "${gpu_rc:-}" = 124 ] || [ "${gpu_rc:-}" = 137 ]; then add_error "nvidia-smi gave no answer within 2 s"
+  elif [ "${gpu_rc:-}" != 0 ]; then add_error "nvidia-smi failed (exit ${gpu_rc:-?})"
+  else add_error "nvidia-smi printed no utilization"; fi
+fi
 
 # --- terminal idle: the tty device is touched whenever its user types (what `w` reports); one stat for all --------
 MIN_IDLE=null
@@ -348,8 +454,9 @@ LINE_MAX=2000
 [ "${USERS:--}" = "-" ] && USERS=""
 [ "${KINDS:--}" = "-" ] && KINDS=""
 [ "${BUSY:--}" = "-" ] && BUSY=""
-printf -v LINE '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"remoteShellSessions":%d,"remoteShellKinds":[%s],"users":[%s],"lastLoginAgeSeconds":%s,"lastLogoutAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"systemBusy":[%s],"errors":[' \
-  "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "${REMOTE:-0}" "$KINDS" "$USERS" "$LOGIN_AGE" "$LOGOUT_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$BUSY"
+printf -v LINE '{"v":1,"agent":"%s","sshSessions":%d,"sshNoTtySessions":%d,"ssmSessions":%d,"remoteShellSessions":%d,"remoteShellKinds":[%s],"users":[%s],"lastLoginAgeSeconds":%s,"lastLogoutAgeSeconds":%s,"minTtyIdleSeconds":%s,"keepAliveSeconds":%s,"uptimeSeconds":%d,"load1":%s,"cpuCount":%d,"multiplexerSessions":%d,"preauthConnections":%d,"systemBusy":[%s],"inboundConnections":%s,"inboundConnectionsOther":%s,"gpuUtilizationPercent":%s,"gpuStatus":"%s","busyProcesses":[%s],"errors":[' \
+  "$VERSION" "${SSH:-0}" "${NOTTY:-0}" "${SSM:-0}" "${REMOTE:-0}" "$KINDS" "$USERS" "$LOGIN_AGE" "$LOGOUT_AGE" "$MIN_IDLE" "$KEEP" "$UPTIME" "$LOAD" "$CPUS" "${MUX:-0}" "${PREAUTH:-0}" "$BUSY" \
+  "$INBOUND" "$INBOUND_OTHER" "$GPU" "$GPU_STATUS" "$BUSY_PROCS"
 sep=""
 while IFS= read -r e; do   # at most 8 errors
   [ -n "$e" ] || continue

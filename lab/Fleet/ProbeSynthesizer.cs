@@ -56,7 +56,24 @@ public static class ProbeSynthesizer
             json.WriteStartArray("systemBusy");
             foreach (var item in SystemBusy(spec, now)) json.WriteStringValue(item);
             json.WriteEndArray();
+            // Probe 1.4.0 (issue 13), as agent/session-probe.sh reports them: inbound connections from remote peers per port
+            // (loopback ones are never counted), the 8 busiest listed and the rest summed; the highest GPU utilization
+            // when the instance has nvidia-smi (gpu key), null and an error when it hangs; allow-listed processes in list order.
+            var inbound = spec.Inbound.Where(i => i.IsLiveAt(now) && !i.Loopback).GroupBy(i => i.Port)
+                .Select(g => (Port: g.Key, Count: Math.Min(99_999, g.Sum(i => i.Count)))).OrderByDescending(p => p.Count).ThenBy(p => p.Port).ToList();
+            json.WriteStartObject("inboundConnections");
+            foreach (var (port, count) in inbound.Take(8)) json.WriteNumber(port.ToString(CultureInfo.InvariantCulture), count);
+            json.WriteEndObject();
+            json.WriteNumber("inboundConnectionsOther", inbound.Skip(8).Sum(p => p.Count));
+            var gpuHang = spec.Gpu.Any(g => g.Hang && g.IsLiveAt(now));
+            if (spec.Gpu.Count == 0 || gpuHang) json.WriteNull("gpuUtilizationPercent");
+            else json.WriteNumber("gpuUtilizationPercent", spec.Gpu.Where(g => g.IsLiveAt(now)).Select(g => g.Percent).DefaultIfEmpty(0).Max());
+            json.WriteString("gpuStatus", spec.Gpu.Count == 0 ? "absent" : gpuHang ? "failed" : "ok");
+            json.WriteStartArray("busyProcesses");
+            foreach (var name in AutoStop.Policy.ProbeVocabulary.BusyProcessNames.Where(n => spec.Processes.Any(p => p.Name == n && p.IsLiveAt(now)))) json.WriteStringValue(name);
+            json.WriteEndArray();
             json.WriteStartArray("errors");
+            if (gpuHang) json.WriteStringValue("nvidia-smi gave no answer within 2 s");
             json.WriteEndArray();
             json.WriteEndObject();
 

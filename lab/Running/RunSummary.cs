@@ -23,7 +23,7 @@ public static class RunSummary
         var instances = new JsonArray();
         var observations = Observations(run.Fleet);
         double? maxObservationAge = null;
-        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0, totalBusyInterrupted = 0;
+        int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0, totalBusyInterrupted = 0, totalQuickRestarts = 0;
         double totalWaste = 0, totalRunning = 0;
         foreach (var instance in run.Fleet.Instances)
         {
@@ -40,6 +40,8 @@ public static class RunSummary
             var stopObservations = stops.Select(stop => (Stop: stop, ObservedAt: LastObservation(observations, instance.Id, stop.Time))).ToList();
             foreach (var (stop, observedAt) in stopObservations)
                 if (observedAt is { } o) maxObservationAge = Math.Max(maxObservationAge ?? 0, (stop.Time - o).TotalSeconds);
+            var quickRestarts = QuickRestarts(instance).ToList();
+            totalQuickRestarts += quickRestarts.Count;
             totalInterrupted += interrupted.Count;
             totalStops += stops.Count;
             totalProbeFailures += probeFailures;
@@ -75,6 +77,11 @@ public static class RunSummary
                 }).ToArray()),
                 ["idleMinutesNotSaved"] = Math.Round(waste, 1),
                 ["runningMinutes"] = Math.Round(running, 1),
+                ["quickRestarts"] = new JsonArray(quickRestarts.Select(q => (JsonNode)new JsonObject
+                {
+                    ["stoppedAt"] = PreciseTime(q.StoppedAt), ["startedAt"] = PreciseTime(q.StartedAt),
+                    ["minutesAfter"] = Math.Round((q.StartedAt - q.StoppedAt).TotalMinutes, 1),
+                }).ToArray()),
                 ["probeFailures"] = probeFailures,
                 ["decisions"] = Counts(mine, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
             });
@@ -120,6 +127,9 @@ public static class RunSummary
                 ["idleMinutesNotSaved"] = Math.Round(totalWaste, 1),
                 ["runningMinutes"] = Math.Round(totalRunning, 1),
                 ["probeFailures"] = totalProbeFailures,
+                // Stops someone undid within 30 minutes: what the lab saw (the truth), and what the function's tick lines counted.
+                ["quickRestarts"] = totalQuickRestarts,
+                ["quickRestartsLogged"] = tickLines.Sum(l => l["quickRestarts"]?.GetValue<int>() ?? 0),
                 ["decisions"] = Counts(decisions, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
             },
             ["instances"] = instances,
@@ -131,6 +141,22 @@ public static class RunSummary
             ["logBytes"] = run.Log.Sum(l => (long)l.Length + 1),
             ["wallSeconds"] = Math.Round(run.WallSeconds, 2),
         };
+    }
+
+    /// <summary>Starts by the instance's person within 30 minutes of a stop StopInstances (AutoStop) caused: the lab's own
+    /// count of quick restarts (issue 13), from the state timeline, independent of what the function logged.</summary>
+    private static IEnumerable<(DateTimeOffset StoppedAt, DateTimeOffset StartedAt)> QuickRestarts(LabInstance instance)
+    {
+        DateTimeOffset? stoppedAt = null;
+        foreach (var change in instance.Timeline)   // bounded: the instance's state changes in the run
+        {
+            if (change.State == "stopping" && change.Cause.Contains("StopInstances", StringComparison.Ordinal)) stoppedAt = change.Time;
+            else if (change.State is "running" or "pending" && stoppedAt is { } s && change.Cause.StartsWith("started", StringComparison.Ordinal))
+            {
+                if (change.Time - s <= TimeSpan.FromMinutes(30)) yield return (s, change.Time);
+                stoppedAt = null;
+            }
+        }
     }
 
     /// <summary>Writes log.jsonl, metrics.json and summary.json into <paramref name="directory"/>.</summary>

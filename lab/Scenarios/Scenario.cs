@@ -86,6 +86,26 @@ public sealed record BusySpec(BusyKind Kind, DateTimeOffset From, DateTimeOffset
     };
 }
 
+/// <summary>Established inbound TCP connections over [From, To) to a local port the instance listens on (issue 13's
+/// ActivePorts): Count connections from a remote peer, or from loopback (an SSH tunnel, Session Manager port forwarding),
+/// which the probe sees but never counts.</summary>
+public sealed record InboundSpec(int Port, int Count, bool Loopback, DateTimeOffset From, DateTimeOffset To)
+{
+    public bool IsLiveAt(DateTimeOffset t) => From <= t && t < To;
+}
+
+/// <summary>GPU utilization over [From, To) (the instance has nvidia-smi); Hang: nvidia-smi gives no answer within 2 s then.</summary>
+public sealed record GpuSpec(int Percent, bool Hang, DateTimeOffset From, DateTimeOffset To)
+{
+    public bool IsLiveAt(DateTimeOffset t) => From <= t && t < To;
+}
+
+/// <summary>A process of the probe's busy allow-list (make, cargo, docker-build, ...) running over [From, To).</summary>
+public sealed record ProcessSpec(string Name, DateTimeOffset From, DateTimeOffset To)
+{
+    public bool IsLiveAt(DateTimeOffset t) => From <= t && t < To;
+}
+
 /// <summary>A load average over a window (a build running without a session).</summary>
 public sealed record LoadSpec(DateTimeOffset From, DateTimeOffset To, double Value);
 
@@ -133,6 +153,15 @@ public sealed record InstanceSpec(
 
     /// <summary>busy: maintenance windows (Patch Manager, package managers, cloud-init, another SSM command).</summary>
     public IReadOnlyList<BusySpec> Busy { get; init; } = [];
+
+    /// <summary>inbound: connections to listening ports (the probe's inboundConnections).</summary>
+    public IReadOnlyList<InboundSpec> Inbound { get; init; } = [];
+
+    /// <summary>gpu: utilization windows; any gpu key means the instance has nvidia-smi (0% outside the windows).</summary>
+    public IReadOnlyList<GpuSpec> Gpu { get; init; } = [];
+
+    /// <summary>processes: allow-listed processes running (the probe's busyProcesses).</summary>
+    public IReadOnlyList<ProcessSpec> Processes { get; init; } = [];
 
     /// <summary>The instance's Spot request was cancelled and deleted (EC2 deletes them four hours after cancellation).</summary>
     public bool SpotRequestDeleted { get; init; }

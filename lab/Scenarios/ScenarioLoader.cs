@@ -99,7 +99,7 @@ public static partial class ScenarioLoader
     [
         "id", "name", "count", "tags", "state", "launchTime", "managed", "ping", "platform", "hibernation", "rootDevice",
         "lifecycle", "spotType", "cpus", "probe", "autoStart", "sessions", "keepAlive", "load", "faults",
-        "iam", "extraTags", "spotRequestDeleted", "busy",
+        "iam", "extraTags", "spotRequestDeleted", "busy", "inbound", "gpu", "processes",
         "address", "startSeconds", "agentOnlineSeconds",
     ];
 
@@ -150,6 +150,9 @@ public static partial class ScenarioLoader
         {
             Iam = ReadIam(node["iam"]),
             Busy = node["busy"].Items().Select(b => ReadBusy(b, start)).ToList(),
+            Inbound = node["inbound"].Items().Select(i => ReadInbound(i, start)).ToList(),
+            Gpu = node["gpu"].Items().Select(g => ReadGpu(g, start)).ToList(),
+            Processes = node["processes"].Items().Select(p => ReadProcess(p, start)).ToList(),
             SpotRequestDeleted = spotRequestDeleted,
             Address = ReadAddress(node["address"]),
             StartDuration = TimeSpan.FromSeconds(node["startSeconds"].Double(30, 0, 3600)),
@@ -207,6 +210,41 @@ public static partial class ScenarioLoader
         var to = node["to"].Time(start);
         if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
         return new BusySpec(kind, from, to);
+    }
+
+    /// <summary>inbound: { port, count (default 1), peer: remote | loopback (default remote), from, to }.</summary>
+    private static InboundSpec ReadInbound(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("port", "count", "peer", "from", "to");
+        var port = node["port"].Int(0, 1, 65535);
+        if (port == 0) throw node["port"].Error("is required: the local TCP port (1 to 65535) the connections go to");
+        var (from, to) = (node["from"].Time(start), node["to"].Time(start));
+        if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
+        return new InboundSpec(port, node["count"].Int(1, 1, 99_999), node["peer"].Enum(false, ("remote", false), ("loopback", true)), from, to);
+    }
+
+    /// <summary>gpu: { percent: 0..100, from, to } or { hang: true, from, to } (nvidia-smi stuck past its 2 s).</summary>
+    private static GpuSpec ReadGpu(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("percent", "hang", "from", "to");
+        var hang = node["hang"].Bool(false);
+        var percent = node["percent"].Int(-1, 0, 100);
+        if (hang == (percent >= 0)) throw node.Error("needs exactly one of percent (0 to 100) or hang: true");
+        var (from, to) = (node["from"].Time(start), node["to"].Time(start));
+        if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
+        return new GpuSpec(Math.Max(percent, 0), hang, from, to);
+    }
+
+    /// <summary>processes: { name: one of the probe's busy allow-list, from, to }.</summary>
+    private static ProcessSpec ReadProcess(ScenarioNode node, DateTimeOffset start)
+    {
+        node.OnlyKeys("name", "from", "to");
+        var name = node["name"].String();
+        if (!AutoStop.Policy.ProbeVocabulary.BusyProcessNames.Contains(name, StringComparer.Ordinal))
+            throw node["name"].Error($"'{name}' is not allowed: one of the names the probe reports ({string.Join(", ", AutoStop.Policy.ProbeVocabulary.BusyProcessNames)})");
+        var (from, to) = (node["from"].Time(start), node["to"].Time(start));
+        if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
+        return new ProcessSpec(name, from, to);
     }
 
     private static TimeWindow ReadWindow(ScenarioNode node, DateTimeOffset start, string endKey)

@@ -100,7 +100,23 @@ public class JsonSafetyTests
         }
         string[] busy = ["apt", "apt-get", "aptitude", "dpkg", "unattended-upgrade", "unattended-upgrades", "yum", "dnf", "dnf5", "rpm", "zypper", "cloud-init", "ssm-document-worker"];
         table.AddRange(busy.Select((n, i) => $" {4194290 + i}     1 ?        root {n}"));
+        // Every allow-listed busy process (all 16 names, so busyProcesses is at its longest).
+        string[] builds = ["make", "cmake", "ninja", "bazel", "cargo", "rustc", "go", "gcc", "clang", "javac", "gradle", "npm", "docker build", "rsync", "rclone", "ffmpeg"];
+        table.AddRange(builds.Select((n, i) => $" {4194100 + i}     1 ?        root {n}"));
         File.WriteAllLines(probe.Environment["AUTOSTOP_PROBE_PS"], table);
+        // Inbound connections at their longest: 8 five-digit ports with 10,000 connections each (five-digit counts, as
+        // the probe caps them at 99999), and a ninth port whose connections go to inboundConnectionsOther.
+        var net = Path.Combine(probe.Work, "p" + odd, "net");
+        Directory.CreateDirectory(net);
+        var tcp = new System.Text.StringBuilder(ProbeRunner.TcpHeader + "\n");
+        var sl = 0;
+        for (var port = 60000; port < 60009; port++)
+        {
+            tcp.Append($"{sl++}: 00000000:{port:X4} 00000000:0000 0A 0 0 0 0 0 1\n");
+            for (var c = 0; c < (port < 60008 ? 10_000 : 3); c++)
+                tcp.Append($"{sl++}: 0500000A:{port:X4} {(c << 8) + 0x0A:X8}:{1024 + c % 60000:X4} 01 0 0 0 0 0 1\n");
+        }
+        File.WriteAllText(Path.Combine(net, "tcp"), tcp.ToString());
         probe.Environment["AUTOSTOP_PROBE_DEV"] = Path.Combine(probe.Work, odd);      // no such directory: every tty is an error
         probe.Environment["AUTOSTOP_PROBE_PROC"] = Path.Combine(probe.Work, "p" + odd); // cpuinfo, uptime, loadavg: errors
         probe.Environment["AUTOSTOP_PROBE_AUTH_LOG"] = Path.Combine(probe.Work, "a" + odd);
@@ -115,6 +131,15 @@ public class JsonSafetyTests
         Assert.Equal(3, report.GetProperty("remoteShellSessions").GetInt32());
         Assert.Equal(["mosh-server", "etterminal", "etserver"], report.GetProperty("remoteShellKinds").EnumerateArray().Select(k => k.GetString()!));
         Assert.Equal(busy.Take(8).Select((n, i) => $"{n} (pid {4194290 + i})"), report.GetProperty("systemBusy").EnumerateArray().Select(b => b.GetString()!));
+        Assert.Equal(16, report.GetProperty("busyProcesses").GetArrayLength());
+        Assert.Equal(Enumerable.Range(60000, 8).Select(p => p.ToString()), report.GetProperty("inboundConnections").EnumerateObject().Select(p => p.Name).Order());
+        Assert.All(report.GetProperty("inboundConnections").EnumerateObject(), p => Assert.Equal(10_000, p.Value.GetInt32()));
+        Assert.Equal(3, report.GetProperty("inboundConnectionsOther").GetInt32());
+        Assert.Equal("absent", report.GetProperty("gpuStatus").GetString());   // null + absent is longer than 100 + ok
+        // Everything but errors, every field at its maximum (inboundConnectionsOther here has 1 digit of at most 6,
+        // counts 5 of at most 5): 1,504 measured; under 1,550 leaves errors at least 446 characters, as the header says.
+        var withoutErrors = line[..line.IndexOf("\"errors\":[", StringComparison.Ordinal)].Length + 5;
+        Assert.True(withoutErrors <= 1550, $"{withoutErrors} characters before the errors");
         var errors = report.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.InRange(errors.Count, 1, 8);
         Assert.StartsWith("cannot count CPUs in " + probe.Work, errors[0]);   // the first errors are kept, the last one cut to fit
@@ -132,8 +157,8 @@ public class JsonSafetyTests
         var (report, line) = probe.Run();
 
         var errors = report.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
-        Assert.Equal(["cannot count CPUs in " + Path.Combine(probe.Work, odd) + "/cpuinfo", "cannot read " + Path.Combine(probe.Work, odd) + "/uptime",
-            "cannot read " + Path.Combine(probe.Work, odd) + "/loadavg"], errors);
+        Assert.Equal(["cannot count CPUs in " + Path.Combine(probe.Work, odd) + "/cpuinfo", "cannot read " + Path.Combine(probe.Work, odd) + "/net/tcp",
+            "cannot read " + Path.Combine(probe.Work, odd) + "/uptime", "cannot read " + Path.Combine(probe.Work, odd) + "/loadavg"], errors);
         Assert.True(line.Length < ProbeRunner.LineMax, line);
     }
 }

@@ -26,6 +26,10 @@ internal sealed class ProbeRunner : IDisposable
         File.WriteAllText(Path.Combine(proc, "uptime"), "12345.67 20000.00\n");
         File.WriteAllText(Path.Combine(proc, "loadavg"), "0.52 0.40 0.30 1/200 12345\n");
         File.WriteAllText(Path.Combine(proc, "cpuinfo"), string.Concat(Enumerable.Range(0, 4).Select(i => $"processor\t: {i}\nmodel name\t: x\n\n")));
+        // /proc/net/tcp and tcp6 with their header lines only: no connections (Tcp() writes some).
+        Directory.CreateDirectory(Path.Combine(proc, "net"));
+        File.WriteAllText(Path.Combine(proc, "net", "tcp"), TcpHeader + "\n");
+        File.WriteAllText(Path.Combine(proc, "net", "tcp6"), Tcp6Header + "\n");
         Environment["AUTOSTOP_PROBE_PROC"] = proc;
         Environment["AUTOSTOP_PROBE_NOW"] = Now.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Environment["AUTOSTOP_PROBE_PS"] = Path.Combine(Work, "empty.ps");
@@ -35,6 +39,14 @@ internal sealed class ProbeRunner : IDisposable
         Environment["AUTOSTOP_PROBE_DEV"] = Path.Combine(Work, "dev");
         Environment["TZ"] = "UTC";
     }
+
+    /// <summary>The header lines Linux prints (net/ipv4/tcp_ipv4.c tcp4_seq_show, net/ipv6/tcp_ipv6.c tcp6_seq_show).</summary>
+    public const string TcpHeader = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+    public const string Tcp6Header = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+
+    /// <summary>Writes this probe's /proc/net/tcp (or tcp6): the header, then the given lines.</summary>
+    public void Net(string file, IEnumerable<string> lines) =>
+        File.WriteAllLines(Path.Combine(Environment["AUTOSTOP_PROBE_PROC"], "net", file), [file == "tcp" ? TcpHeader : Tcp6Header, .. lines]);
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 

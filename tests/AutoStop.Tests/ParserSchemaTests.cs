@@ -9,7 +9,11 @@ public class ParserSchemaTests
     private static readonly ProbeSchema Schema = ProbeSchema.Load(RepoPaths.Of("agent", "schema.json"));
 
     internal const string Valid =
-        """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[],"remoteShellSessions":1,"remoteShellKinds":["mosh-server"],"lastLogoutAgeSeconds":600,"systemBusy":[]}""";
+        """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[],"remoteShellSessions":1,"remoteShellKinds":["mosh-server"],"lastLogoutAgeSeconds":600,"systemBusy":[],"inboundConnections":{"8888":2,"22":1},"inboundConnectionsOther":0,"gpuUtilizationPercent":null,"gpuStatus":"absent","busyProcesses":["make"]}""";
+
+    /// <summary>The same line as a probe of schema 1.0 printed it: none of the fields added since.</summary>
+    internal const string ValidV10 =
+        """{"v":1,"agent":"1.0.0","sshSessions":2,"sshNoTtySessions":1,"ssmSessions":0,"users":["alice","root"],"lastLoginAgeSeconds":120,"minTtyIdleSeconds":30,"keepAliveSeconds":null,"uptimeSeconds":3600,"load1":0.25,"cpuCount":2,"multiplexerSessions":1,"preauthConnections":3,"errors":[]}""";
 
     [Fact]
     public void ValidSampleParsesAndMatchesSchema()
@@ -26,6 +30,11 @@ public class ParserSchemaTests
         Assert.Equal(1, report.RemoteShellSessions);
         Assert.Equal(["mosh-server"], report.RemoteShellKinds);
         Assert.Equal(600, report.LastLogoutAgeSeconds);
+        Assert.Equal(new Dictionary<int, int> { [8888] = 2, [22] = 1 }, report.InboundConnections);
+        Assert.Equal(0, report.InboundConnectionsOther);
+        Assert.Null(report.GpuUtilizationPercent);
+        Assert.Equal("absent", report.GpuStatus);
+        Assert.Equal(["make"], report.BusyProcesses);
     }
 
     [Fact]
@@ -38,7 +47,8 @@ public class ParserSchemaTests
         Assert.Equal(schemaFields, required);
         Assert.Subset(ProbeOutputParser.KnownFields.ToHashSet(), schemaFields);
         Assert.Subset(schemaFields, ProbeOutputParser.RequiredFields.ToHashSet());
-        Assert.Equal(["lastLogoutAgeSeconds", "remoteShellKinds", "remoteShellSessions", "systemBusy"], ProbeOutputParser.OptionalFields.Order());
+        Assert.Equal(["busyProcesses", "gpuStatus", "gpuUtilizationPercent", "inboundConnections", "inboundConnectionsOther", "lastLogoutAgeSeconds",
+            "remoteShellKinds", "remoteShellSessions", "systemBusy"], ProbeOutputParser.OptionalFields.Order(StringComparer.Ordinal));
     }
 
     public static TheoryData<string, string> Mutations() => new()

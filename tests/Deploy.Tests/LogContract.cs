@@ -27,6 +27,9 @@ internal static partial class LogContract
         log.Decision(Now, new DecisionRecord(instance, new Decision(DecisionAction.Keep, ReasonCodes.ActiveSessions, "In use.", null, 900, IdleStateChange.None), ok, false));
         log.Decision(Now, new DecisionRecord(instance, new Decision(DecisionAction.Stop, ReasonCodes.IdleThresholdReached, "Idle.", 1020, 900, IdleStateChange.None), ok, false,
             ActionError: new AwsFailure("EC2:StopInstances", "OperationNotPermitted", "protected", "req-1"), ObservationAgeMs: 800));
+        // The first decision after a quick restart (restartedAfterSeconds, quickRestart).
+        log.Decision(Now, new DecisionRecord(instance, new Decision(DecisionAction.Keep, ReasonCodes.BootGrace, "Started again 7 min after AutoStop stopped it.", 60, 900, IdleStateChange.None)
+            { RestartedAfterSeconds = 420 }, ok, false));
         log.Decision(Now, new DecisionRecord(instance, Decision.Skip(ReasonCodes.ProbeFailed, "Failed.", 900),
             ProbeOutcome.Failure(ProbeStatus.Failed, "exit 3", "cmd-2", "Failed"), false));
         log.Tick(new TickSummary(Now, 3, 3, 1, 2, 1, 0, 0, 0, 1, 1, 2, 0.5, 4, false, false, true, 1200, new Dictionary<string, int> { ["EC2:DescribeInstances"] = 1 }, 0));

@@ -41,7 +41,7 @@ public partial class MetricReferenceTests
         var body = Template.AllText(Template.Properties("Dashboard")["DashboardBody"]);
 
         var fleet = FleetMetric().Matches(body).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(["InstancesStopped", "InstanceHoursSaved", "ProbeFailures", "Unobservable", "UnauthenticatedSshConnections"], fleet);
+        Assert.Equal(["InstancesStopped", "InstanceHoursSaved", "ProbeFailures", "Unobservable", "UnauthenticatedSshConnections", "QuickRestarts"], fleet);
         Assert.All(fleet, name => Assert.Contains((name, ""), emitted));
 
         var search = SearchSchema().Match(body);

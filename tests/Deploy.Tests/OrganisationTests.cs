@@ -71,7 +71,7 @@ public class OrganisationTests
             Assert.Equal(parsed, AutoStop.Configuration.AutoStopConfig.FromEnvironment(n => n == "AUTOSTOP_INSTANCE_METRICS" ? value : null).InstanceMetrics);
             var body = Member.Deploy(new Dictionary<string, string> { ["InstanceMetrics"] = value }).Json(Member.Properties("Dashboard")["DashboardBody"]);
             var widgets = body.GetProperty("widgets").EnumerateArray().ToList();
-            Assert.Equal(7, widgets.Count);
+            Assert.Equal(9, widgets.Count);   // with the quick-restart chart and table (issue 13)
             var sessions = widgets[0];
             Assert.Equal(parsed ? "metric" : "log", sessions.GetProperty("type").GetString());
             var properties = sessions.GetProperty("properties");

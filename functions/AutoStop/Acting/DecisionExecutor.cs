@@ -21,6 +21,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
 
     private string IdleSinceKey => config.TagPrefix + InstanceSettingsReader.IdleSinceTag;
     private string StoppedAtKey => config.TagPrefix + InstanceSettingsReader.StoppedAtTag;
+    private string StopReasonKey => config.TagPrefix + InstanceSettingsReader.StopReasonTag;
 
     /// <summary>Every decision, as its line was written.</summary>
     public IReadOnlyList<DecisionRecord> Done => _done;
@@ -118,6 +119,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
             }
         }
         foreach (var record in lines) Write(record);
+        await WriteStopReasonsAsync(lines.Where(r => r.ActionError is null).ToList(), cancellationToken);
 
         // Not stopped after all: take the intent tag back (best effort; a running instance with StoppedAt only resets its idle clock).
         if (undo.Count > 0)
@@ -128,6 +130,32 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
         }
     }
 
+    /// <summary>
+    /// After the stops went out and their lines were written: KEY:StopReason on each stopped instance, so the console and
+    /// the autostop command show why and how long it was idle (KEY:StoppedAt says when). Informational and best effort: it
+    /// never holds back a stop or a line, and a failure is an error line. One CreateTags per distinct text (CreateTags sets
+    /// one value for all the instances it names), and none when the deadline is too close.
+    /// </summary>
+    private async Task WriteStopReasonsAsync(List<DecisionRecord> stopped, CancellationToken cancellationToken)
+    {
+        foreach (var group in stopped.Where(r => r.Decision.StopReasonText is not null).GroupBy(r => r.Decision.StopReasonText!, StringComparer.Ordinal))
+        {
+            var records = group.ToList();
+            if (aws.Calls.TimeLeft < aws.Calls.Required("EC2:CreateTags"))
+            {
+                foreach (var record in records)
+                    log.Error(now, new AwsFailure("EC2:CreateTags", AwsCall.DeadlineCode, "the tick deadline was too close"), record.Instance.InstanceId,
+                        $"{StopReasonKey} was not written (the stop itself went out)");
+                continue;
+            }
+            var text = group.Key.Length <= InstanceSettingsReader.MaxTagValueLength ? group.Key : group.Key[..InstanceSettingsReader.MaxTagValueLength];
+            var failures = await Guard(() => aws.Actions.SetTagAsync(records.Select(r => r.Instance.InstanceId).ToList(), StopReasonKey, text, cancellationToken),
+                records, "EC2:CreateTags");
+            foreach (var (instanceId, failure) in failures)
+                log.Error(now, failure, instanceId, $"Could not write {StopReasonKey} (the stop itself went out)");
+        }
+    }
+
     /// <summary>Writes the idle-state tag transitions of everything not yet written, one call per kind of change, then their lines.</summary>
     public async Task FinishAsync(CancellationToken cancellationToken)
     {
@@ -135,9 +163,10 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
         var changes = new TagChange[]
         {
             new(d => d.StateChange.SetIdleSince is not null, [IdleSinceKey], Set: true),
-            new(d => d.StateChange is { ClearIdleSince: true, ClearStoppedAt: true }, [IdleSinceKey, StoppedAtKey], Set: false),
+            // StopReason goes with StoppedAt: both describe the last stop (deleting a key an instance lacks is not an error).
+            new(d => d.StateChange is { ClearIdleSince: true, ClearStoppedAt: true }, [IdleSinceKey, StoppedAtKey, StopReasonKey], Set: false),
             new(d => d.StateChange is { ClearIdleSince: true, ClearStoppedAt: false }, [IdleSinceKey], Set: false),
-            new(d => d.StateChange is { ClearIdleSince: false, ClearStoppedAt: true }, [StoppedAtKey], Set: false),
+            new(d => d.StateChange is { ClearIdleSince: false, ClearStoppedAt: true }, [StoppedAtKey, StopReasonKey], Set: false),
         };
         var records = _waiting.ToList();
         _waiting.Clear();

@@ -34,6 +34,12 @@ public sealed partial record AutoStopConfig
     public int? IgnoreIdleTerminalsAfterMinutes { get; init; }
     public double? BusyLoadPerCpu { get; init; }
     public bool CountMultiplexers { get; init; }
+    /// <summary>Established inbound connections from non-loopback peers to these local ports are sessions; null: off.</summary>
+    public IReadOnlySet<int>? ActivePorts { get; init; }
+    /// <summary>GPU utilization at or above this percentage keeps an instance; null: off.</summary>
+    public int? BusyGpuPercent { get; init; }
+    /// <summary>An instance where one of these (allow-listed) processes runs is kept; null: off.</summary>
+    public IReadOnlyList<string>? BusyProcesses { get; init; }
 
     /// <summary>Tag keys this controller owns are "TagKey:Name".</summary>
     public string TagPrefix => TagKey + ":";
@@ -59,6 +65,9 @@ public sealed partial record AutoStopConfig
         new("AUTOSTOP_IGNORE_IDLE_TERMINALS_AFTER", "off", "Minutes (1 to 10080) after which an idle terminal stops counting as a session, or off."),
         new("AUTOSTOP_BUSY_LOAD_PER_CPU", "off", "Load average per CPU (0.01 to 64) at or above which an instance counts as busy, or off."),
         new("AUTOSTOP_COUNT_MULTIPLEXERS", "false", "true: live tmux/screen sessions count as sessions."),
+        new("AUTOSTOP_ACTIVE_PORTS", "off", "Local TCP ports (e.g. 8888,8080,3389,8443) whose established inbound connections from non-loopback peers count as sessions, or off."),
+        new("AUTOSTOP_BUSY_GPU_PERCENT", "off", "GPU utilization (1 to 100 percent) at or above which an instance counts as busy, or off."),
+        new("AUTOSTOP_BUSY_PROCESSES", "off", "Process names from the probe's list (e.g. make,cargo,docker-build,rsync) that keep an instance while they run, or off."),
     ];
 
     /// <summary>Reads and validates every variable; all problems are reported together.</summary>
@@ -141,6 +150,27 @@ public sealed partial record AutoStopConfig
         {
             if (SettingValues.TryParseOptionalLoad(load, out var perCpu)) config = config with { BusyLoadPerCpu = perCpu };
             else errors.Add($"AUTOSTOP_BUSY_LOAD_PER_CPU='{load}' is not allowed: use a plain decimal number from 0.01 to 64 (e.g. 0.8), or off.");
+        }
+
+        var ports = Raw("AUTOSTOP_ACTIVE_PORTS");
+        if (ports is not null)
+        {
+            if (SettingValues.TryParseOptionalPorts(ports, out var parsedPorts)) config = config with { ActivePorts = parsedPorts };
+            else errors.Add($"AUTOSTOP_ACTIVE_PORTS='{ports}' is not allowed: use {SettingValues.PortsAllowed}.");
+        }
+
+        var gpu = Raw("AUTOSTOP_BUSY_GPU_PERCENT");
+        if (gpu is not null)
+        {
+            if (SettingValues.TryParseOptionalPercent(gpu, out var percent)) config = config with { BusyGpuPercent = percent };
+            else errors.Add($"AUTOSTOP_BUSY_GPU_PERCENT='{gpu}' is not allowed: use {SettingValues.GpuPercentAllowed}.");
+        }
+
+        var processes = Raw("AUTOSTOP_BUSY_PROCESSES");
+        if (processes is not null)
+        {
+            if (SettingValues.TryParseOptionalProcessNames(processes, out var names)) config = config with { BusyProcesses = names };
+            else errors.Add($"AUTOSTOP_BUSY_PROCESSES='{processes}' is not allowed: use {SettingValues.ProcessNamesAllowed}.");
         }
 
         if (errors.Count > 0) throw new ConfigException(errors);

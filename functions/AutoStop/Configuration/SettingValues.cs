@@ -59,6 +59,60 @@ public static partial class SettingValues
         return true;
     }
 
+    /// <summary>What AutoStop:ActivePorts and AUTOSTOP_ACTIVE_PORTS allow (one definition for both messages).</summary>
+    public const string PortsAllowed = "a comma-separated list of 1 to 16 TCP port numbers from 1 to 65535, without spaces, signs or repeats (e.g. 8888,8080,3389,8443), or off";
+
+    /// <summary>What AutoStop:BusyGpuPercent and AUTOSTOP_BUSY_GPU_PERCENT allow.</summary>
+    public const string GpuPercentAllowed = "a whole percentage from 1 to 100 (GPU utilization at or above it keeps the instance), or off";
+
+    /// <summary>What AutoStop:BusyProcesses and AUTOSTOP_BUSY_PROCESSES allow: only names the probe reports.</summary>
+    public static string ProcessNamesAllowed =>
+        "a comma-separated list, without spaces or repeats, of names the probe reports (" + string.Join(", ", Policy.ProbeVocabulary.BusyProcessNames) + "), or off";
+
+    /// <summary>TCP ports, comma-separated, 1..16 of them, each 1..65535 in plain digits without a leading zero; or "off" (null).</summary>
+    public static bool TryParseOptionalPorts(string raw, out IReadOnlySet<int>? ports)
+    {
+        ports = null;
+        if (raw.Equals("off", StringComparison.OrdinalIgnoreCase)) return true;
+        var parts = raw.Split(',');
+        if (parts.Length is < 1 or > 16) return false;
+        var set = new SortedSet<int>();
+        foreach (var part in parts)
+        {
+            // "08888" is refused: another reader may take a leading zero for octal.
+            if (part.Length is < 1 or > 5 || part[0] == '0' || !int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                || port > 65535 || !set.Add(port)) return false;
+        }
+        ports = set;
+        return true;
+    }
+
+    /// <summary>A whole percentage 1..100, or "off" (null).</summary>
+    public static bool TryParseOptionalPercent(string raw, out int? percent)
+    {
+        percent = null;
+        if (raw.Equals("off", StringComparison.OrdinalIgnoreCase)) return true;
+        if (!TryParseMinutes(raw, 1, 100, out var parsed)) return false;
+        percent = parsed;
+        return true;
+    }
+
+    /// <summary>Names from the probe's allow-list (exact case), comma-separated, no repeats; or "off" (null).</summary>
+    public static bool TryParseOptionalProcessNames(string raw, out IReadOnlyList<string>? names)
+    {
+        names = null;
+        if (raw.Equals("off", StringComparison.OrdinalIgnoreCase)) return true;
+        var parts = raw.Split(',');
+        var list = new List<string>();
+        foreach (var part in parts)
+        {
+            if (!Policy.ProbeVocabulary.BusyProcessNames.Contains(part, StringComparer.Ordinal) || list.Contains(part, StringComparer.Ordinal)) return false;
+            list.Add(part);
+        }
+        names = list;
+        return true;
+    }
+
     /// <summary>
     /// An ISO-8601 (RFC 3339 profile) time that names its offset, in exactly these forms:
     /// <c>YYYY-MM-DDTHH:MM[:SS[.f{1,7}]](Z|+HH:MM|-HH:MM)</c>, upper-case T and Z, nothing before or after.

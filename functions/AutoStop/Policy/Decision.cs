@@ -43,6 +43,15 @@ public sealed record Decision(
 
     public bool StopsInstance => Action is DecisionAction.Stop or DecisionAction.Hibernate;
 
+    /// <summary>For an instance AutoStop stopped that runs again: its LaunchTime minus StoppedAt (null otherwise).</summary>
+    public long? RestartedAfterSeconds { get; init; }
+
+    /// <summary>Started again within <see cref="IdlePolicy.QuickRestartWindow"/> of AutoStop's stop: the stop was probably unwelcome.</summary>
+    public bool QuickRestart => RestartedAfterSeconds is { } s && s <= (long)IdlePolicy.QuickRestartWindow.TotalSeconds;
+
+    /// <summary>For a stop: KEY:StopReason's value (short; what a person needs later: what, how long idle since when, threshold).</summary>
+    public string? StopReasonText { get; init; }
+
     public static Decision Skip(string reason, string message, long thresholdSeconds, IdleStateChange? change = null) =>
         new(DecisionAction.Skip, reason, message, null, thresholdSeconds, change ?? IdleStateChange.None);
 }

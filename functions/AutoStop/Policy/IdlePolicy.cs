@@ -31,7 +31,32 @@ public sealed record PolicyInput(InstanceRecord Instance, InstanceSettings Setti
 /// </summary>
 public static class IdlePolicy
 {
+    /// <summary>An instance started again this soon after AutoStop stopped it counts as a quick restart (issue 13): a
+    /// person wanted it, so the stop was probably wrong. Published as the QuickRestarts metric.</summary>
+    public static readonly TimeSpan QuickRestartWindow = TimeSpan.FromMinutes(30);
+
     public static Decision Decide(PolicyInput input)
+    {
+        var decision = DecideCore(input);
+        var (instance, settings) = (input.Instance, input.Settings);
+        // The first decision after a restart of an instance AutoStop stopped says how soon it was started again. Only when
+        // it really was started after the stop (LaunchTime past StoppedAt): a StoppedAt left by a stop that never went out
+        // is cleared without a word.
+        if (settings.StoppedAt is { } stoppedAt && instance.LaunchTime is { } launched && launched > stoppedAt)
+        {
+            var after = (long)(launched - stoppedAt).TotalSeconds;
+            var quick = after <= (long)QuickRestartWindow.TotalSeconds;
+            decision = decision with
+            {
+                RestartedAfterSeconds = after,
+                Message = decision.Message + $" Started again {Minutes(after)} after AutoStop stopped it" +
+                    (quick ? $" (a quick restart: within {Minutes((long)QuickRestartWindow.TotalSeconds)})." : "."),
+            };
+        }
+        return decision;
+    }
+
+    private static Decision DecideCore(PolicyInput input)
     {
         var (instance, settings, probe, now, dryRun, evidence) = input;
         evidence ??= ActivityEvidence.None;
@@ -60,6 +85,14 @@ public static class IdlePolicy
         {
             var change = storedIdleSince is not null ? baseChange with { ClearIdleSince = true } : baseChange;
             return new Decision(DecisionAction.Keep, activity.Value.Reason, activity.Value.Message, 0, threshold, change);
+        }
+
+        // A signal this instance's tags rely on could not be read: it may be in use, so it is not stopped, and the idle
+        // clock restarts (IdleSince cleared, as for use) so the unread time never counts as idle.
+        if (UnknownSignal(report, settings) is { } unknown)
+        {
+            var change = storedIdleSince is not null ? baseChange with { ClearIdleSince = true } : baseChange;
+            return Decision.Skip(ReasonCodes.SignalUnknown, $"Not stopped: {unknown}; the idle clock starts again once it can be read.", threshold, change);
         }
 
         // Idle now. The idle clock starts at the latest of: the stored IdleSince (the first tick that saw it idle), the
@@ -110,7 +143,36 @@ public static class IdlePolicy
                 { Fallback = fallback };
 
         return new Decision(hibernate ? DecisionAction.Hibernate : DecisionAction.Stop, ReasonCodes.IdleThresholdReached,
-            $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}): {what}.", idleSeconds, threshold, idleChange) { Fallback = fallback };
+            $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}): {what}.", idleSeconds, threshold, idleChange)
+        {
+            Fallback = fallback,
+            StopReasonText = StopReasonText(hibernate ? "hibernate" : "stop", idleSeconds, now.AddSeconds(-idleSeconds), threshold),
+        };
+    }
+
+    /// <summary>KEY:StopReason: at most 256 characters (EC2's value limit) of letters, digits, spaces and : / - . only (the
+    /// characters every AWS tagging API accepts), e.g. "stop: idle 17 min since 2026-11-23T09:48:00Z / threshold 15 min".</summary>
+    internal static string StopReasonText(string action, long idleSeconds, DateTimeOffset idleStart, long thresholdSeconds) =>
+        $"{action}: idle {Minutes(idleSeconds)} since {SettingValues.FormatTime(idleStart)} / threshold {Minutes(thresholdSeconds)}";
+
+    /// <summary>Why a signal the settings rely on is unknown this tick, or null when every one they use was read.</summary>
+    public static string? UnknownSignal(ProbeReport report, InstanceSettings settings)
+    {
+        if (settings.ActivePorts is { } ports)
+        {
+            if (report.InboundConnections is null)
+                return "inbound connections could not be read (the probe says why in probeErrors), and ActivePorts relies on them";
+            var unlisted = ports.Where(p => !report.InboundConnections.ContainsKey(p)).ToList();
+            if (report.InboundConnectionsOther is > 0 && unlisted.Count > 0)
+                return $"{Plural(report.InboundConnectionsOther.Value, "inbound connection")} went to ports beyond the 8 busiest the probe lists, and one of ActivePorts ({string.Join(",", unlisted)}) may be among them";
+        }
+        if (settings.BusyGpuPercent is not null && report.GpuStatus is null or "failed")
+            return report.GpuStatus is null
+                ? "the probe does not report GPU utilization (older than 1.4.0), and BusyGpuPercent relies on it"
+                : "nvidia-smi gave no GPU utilization this tick (see probeErrors), and BusyGpuPercent relies on it";
+        if (settings.BusyProcesses is not null && report.BusyProcesses is null)
+            return "the probe does not report busy processes (older than 1.4.0), and BusyProcesses relies on them";
+        return null;
     }
 
     private const string IdleSinceTagName = "IdleSince";
@@ -134,6 +196,14 @@ public static class IdlePolicy
             var shells = remote > 0 ? $", {Plural(remote, "remote-shell session")} ({string.Join(", ", report.RemoteShellKinds)})" : "";
             return (ReasonCodes.ActiveSessions, $"{Plural(ssh, "SSH session")}{shells} and {Plural(report.SsmSessions, "Session Manager session")}{users}.");
         }
+        // Web and remote-desktop ports (opt-in): established inbound connections from non-loopback peers are people.
+        if (settings.ActivePorts is { } ports && report.InboundConnections is { } inbound)
+        {
+            var used = inbound.Where(p => ports.Contains(p.Key)).OrderBy(p => p.Key).ToList();
+            if (used.Count > 0)
+                return (ReasonCodes.ActivePorts, $"{Plural(used.Sum(p => p.Value), "inbound connection")} to ActivePorts: " +
+                    string.Join(", ", used.Select(p => $"{p.Key} ({p.Value})")) + ".");
+        }
         // A safety rule, not a setting: stopping mid-patch can leave a machine that does not boot.
         if (report.SystemBusy.Count > 0)
             return (ReasonCodes.SystemBusy, $"Maintenance at work: {string.Join("; ", report.SystemBusy)}.");
@@ -141,6 +211,11 @@ public static class IdlePolicy
             return (ReasonCodes.KeepAlive, $"Keep-alive marker set for {Minutes(left)} more.");
         if (settings.BusyLoadPerCpu is { } busy && report.Load1 / report.CpuCount >= busy)
             return (ReasonCodes.BusyLoad, $"Load {report.Load1:0.##} on {report.CpuCount} CPU(s) is at or above {busy:0.##} per CPU: busy.");
+        if (settings.BusyGpuPercent is { } gpu && report.GpuUtilizationPercent is { } utilization && utilization >= gpu)
+            return (ReasonCodes.BusyGpu, $"GPU utilization {utilization}% is at or above {gpu}%: busy.");
+        if (settings.BusyProcesses is { } names && report.BusyProcesses is { } running
+            && running.Where(r => names.Contains(r, StringComparer.Ordinal)).ToList() is { Count: > 0 } matched)
+            return (ReasonCodes.BusyProcesses, $"Running: {string.Join(", ", matched)} (BusyProcesses).");
         if (settings.CountMultiplexers && report.MultiplexerSessions > 0)
             return (ReasonCodes.MultiplexerSessions, $"{Plural(report.MultiplexerSessions, "tmux/screen session")} alive.");
         return null;

@@ -55,7 +55,7 @@ public static class InstanceScreen
     }
 
     /// <summary>
-    /// An instance must be able to hold both idle-state tags: writing one it lacks past EC2's limit fails CreateTags with
+    /// An instance must be able to hold every state tag (IdleSince, StoppedAt, StopReason): writing one it lacks past EC2's limit fails CreateTags with
     /// TagLimitExceeded for every instance named in the same call, and an instance stopped without StoppedAt would not be
     /// recognised as AutoStop's when it runs again. Null when there is room.
     /// </summary>
@@ -65,9 +65,12 @@ public static class InstanceScreen
         var missing = InstanceSettingsReader.StateNames.Select(n => config.TagPrefix + n).Where(k => !instance.Tags.ContainsKey(k)).ToList();
         var excess = counted + missing.Count - Ec2TagLimit;
         if (excess <= 0) return null;
-        return $"The instance has {counted} tags (aws: tags not counted) and lacks {string.Join(" and ", missing)}: EC2 allows {Ec2TagLimit} tags per resource, " +
+        return $"The instance has {counted} tags (aws: tags not counted) and lacks {JoinAnd(missing)}: EC2 allows {Ec2TagLimit} tags per resource, " +
             $"so AutoStop could not record its idle state or a stop. Remove {excess} tag{(excess == 1 ? "" : "s")} to let AutoStop manage it.";
     }
+
+    private static string JoinAnd(IReadOnlyList<string> items) =>
+        items.Count <= 1 ? string.Join("", items) : string.Join(", ", items.Take(items.Count - 1)) + " and " + items[^1];
 
     private static Result Skipped(string reason, string message, long threshold) => new(null, Decision.Skip(reason, message, threshold));
 }

@@ -17,6 +17,18 @@ public sealed record InstanceSettings(
     DateTimeOffset? StoppedAt)
 {
     public long ThresholdSeconds => IdleMinutes * 60L;
+
+    /// <summary>KEY:ActivePorts: inbound connections to these local ports are sessions (null: off).</summary>
+    public IReadOnlySet<int>? ActivePorts { get; init; }
+
+    /// <summary>KEY:BusyGpuPercent: GPU utilization at or above it keeps the instance (null: off).</summary>
+    public int? BusyGpuPercent { get; init; }
+
+    /// <summary>KEY:BusyProcesses: one of these running keeps the instance (null: off).</summary>
+    public IReadOnlyList<string>? BusyProcesses { get; init; }
+
+    /// <summary>KEY:StopReason as AutoStop wrote it at its last stop (informational; cleared with StoppedAt).</summary>
+    public string? StopReason { get; init; }
 }
 
 /// <summary>A tag AutoStop cannot use: its value (named with what is allowed), or its key (KeyProblem: a key AutoStop
@@ -39,12 +51,21 @@ public static class InstanceSettingsReader
     public const string CountMultiplexersTag = "CountMultiplexers";
     public const string IdleSinceTag = "IdleSince";
     public const string StoppedAtTag = "StoppedAt";
+    public const string ActivePortsTag = "ActivePorts";
+    public const string BusyGpuPercentTag = "BusyGpuPercent";
+    public const string BusyProcessesTag = "BusyProcesses";
+    public const string StopReasonTag = "StopReason";
 
     public static readonly IReadOnlyList<string> KnownNames =
-        [IdleMinutesTag, ActionTag, SnoozeUntilTag, IgnoreIdleTerminalsAfterTag, BusyLoadPerCpuTag, CountMultiplexersTag, IdleSinceTag, StoppedAtTag];
+        [IdleMinutesTag, ActionTag, SnoozeUntilTag, IgnoreIdleTerminalsAfterTag, BusyLoadPerCpuTag, CountMultiplexersTag, ActivePortsTag, BusyGpuPercentTag,
+         BusyProcessesTag, IdleSinceTag, StoppedAtTag, StopReasonTag];
 
-    /// <summary>The idle-state tags AutoStop writes itself (each instance needs room for both: see InstanceScreen's tag-limit rule).</summary>
-    public static readonly IReadOnlyList<string> StateNames = [IdleSinceTag, StoppedAtTag];
+    /// <summary>The state tags AutoStop writes itself (each instance needs room for all of them: see InstanceScreen's tag-limit
+    /// rule): IdleSince while idle, StoppedAt and StopReason while stopped by AutoStop.</summary>
+    public static readonly IReadOnlyList<string> StateNames = [IdleSinceTag, StoppedAtTag, StopReasonTag];
+
+    /// <summary>EC2's limit on a tag value (AWS docs, "Tag your Amazon EC2 resources", tag restrictions: 256 Unicode characters).</summary>
+    public const int MaxTagValueLength = 256;
 
     /// <summary>Why a value with spaces around it is refused rather than trimmed (the same for every tag, decided per tag below).</summary>
     public const string PaddingReason =
@@ -77,6 +98,14 @@ public static class InstanceSettingsReader
             (v, s) => SettingValues.TryParseTime(v, out var t) ? s with { IdleSince = t } : null),
         [StoppedAtTag] = new("an ISO-8601 UTC time written by AutoStop (e.g. 2026-11-23T10:05:00Z); remove the tag",
             (v, s) => SettingValues.TryParseTime(v, out var t) ? s with { StoppedAt = t } : null),
+        [ActivePortsTag] = new(SettingValues.PortsAllowed,
+            (v, s) => SettingValues.TryParseOptionalPorts(v, out var p) ? s with { ActivePorts = p } : null),
+        [BusyGpuPercentTag] = new(SettingValues.GpuPercentAllowed,
+            (v, s) => SettingValues.TryParseOptionalPercent(v, out var g) ? s with { BusyGpuPercent = g } : null),
+        [BusyProcessesTag] = new(SettingValues.ProcessNamesAllowed,
+            (v, s) => SettingValues.TryParseOptionalProcessNames(v, out var n) ? s with { BusyProcesses = n } : null),
+        [StopReasonTag] = new("text written by AutoStop when it stopped the instance (e.g. 'stop: idle 17 min since 2026-11-23T09:48:00Z / threshold 15 min'); remove the tag",
+            (v, s) => v.Length > 0 ? s with { StopReason = v } : null),
     };
 
     /// <summary>Returns the settings, or every problem found (then settings is null).</summary>
@@ -86,7 +115,8 @@ public static class InstanceSettingsReader
         var prefix = config.TagPrefix;
         var problems = new List<TagProblem>();
         var settings = new InstanceSettings(config.IdleMinutes, config.Action, null, config.IgnoreIdleTerminalsAfterMinutes,
-            config.BusyLoadPerCpu, config.CountMultiplexers, null, null);
+            config.BusyLoadPerCpu, config.CountMultiplexers, null, null)
+        { ActivePorts = config.ActivePorts, BusyGpuPercent = config.BusyGpuPercent, BusyProcesses = config.BusyProcesses };
 
         foreach (var (key, value) in tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

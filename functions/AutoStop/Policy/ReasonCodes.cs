@@ -19,6 +19,9 @@ public static class ReasonCodes
     public const string BootGrace = "boot-grace";
     public const string IdleBelowThreshold = "idle-below-threshold";
     public const string SystemBusy = "system-busy"; // maintenance at work: package manager, cloud-init, another SSM command
+    public const string ActivePorts = "active-ports";       // inbound connections to a KEY:ActivePorts port (Jupyter, code-server, RDP, DCV)
+    public const string BusyGpu = "busy-gpu";               // GPU utilization at or above KEY:BusyGpuPercent
+    public const string BusyProcesses = "busy-processes";   // a KEY:BusyProcesses process runs
 
     // skip: not decided, never stopped
     public const string NotRunning = "not-running";
@@ -41,6 +44,7 @@ public static class ReasonCodes
     public const string NoSessionHistory = "no-session-history"; // Session Manager history unreadable: an idle stop is not safe
     public const string StaleObservation = "stale-observation"; // the look is older than AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS
     public const string TagWriteFailed = "tag-write-failed";    // StoppedAt could not be written before the stop
+    public const string SignalUnknown = "signal-unknown";       // a signal this instance's tags rely on could not be read this tick
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -48,5 +52,6 @@ public static class ReasonCodes
         IdleBelowThreshold, NotRunning, NotOptedIn, InvalidTag, AutoScalingGroup, SpotInstance, InstanceStoreRoot,
         NotSsmManaged, UnsupportedPlatform, ProbeFailed, ProbeTimedOut, ProbeUndeliverable, ProbeInvalidOutput, Deadline, StopFailed,
         SystemBusy, TagLimit, AccessDenied, PolicyError, NoSessionHistory, StaleObservation, TagWriteFailed,
+        ActivePorts, BusyGpu, BusyProcesses, SignalUnknown,
     ];
 }

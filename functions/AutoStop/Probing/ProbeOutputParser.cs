@@ -72,6 +72,7 @@ public static class ProbeOutputParser
     public static readonly IReadOnlySet<string> OptionalFields = new HashSet<string>(StringComparer.Ordinal)
     {
         "remoteShellSessions", "remoteShellKinds", "lastLogoutAgeSeconds", "systemBusy",
+        "inboundConnections", "inboundConnectionsOther", "gpuUtilizationPercent", "gpuStatus", "busyProcesses",
     };
 
     public static IReadOnlySet<string> KnownFields { get; } = RequiredFields.Union(OptionalFields).ToHashSet(StringComparer.Ordinal);
@@ -153,7 +154,17 @@ public static class ProbeOutputParser
                     RemoteShellKinds = reader.Has("remoteShellKinds") ? reader.Strings("remoteShellKinds", 4, 1, 32, distinct: true) : [],
                     LastLogoutAgeSeconds = reader.Has("lastLogoutAgeSeconds") ? reader.NullableLong("lastLogoutAgeSeconds") : null,
                     SystemBusy = reader.Has("systemBusy") ? reader.Strings("systemBusy", 8, 1, 64) : [],
+                    InboundConnections = reader.Has("inboundConnections") ? reader.PortCounts("inboundConnections") : null,
+                    InboundConnectionsOther = reader.Has("inboundConnectionsOther") ? reader.NullableInt("inboundConnectionsOther", 0, 999999) : null,
+                    GpuUtilizationPercent = reader.Has("gpuUtilizationPercent") ? reader.NullableInt("gpuUtilizationPercent", 0, 100) : null,
+                    GpuStatus = reader.Has("gpuStatus") ? reader.OneOf("gpuStatus", "absent", "ok", "failed") : null,
+                    BusyProcesses = reader.Has("busyProcesses") ? reader.Strings("busyProcesses", 16, 1, 12, distinct: true) : null,
                 };
+                // The probe's pairs: both inbound fields known or both unknown; a GPU number exactly when nvidia-smi answered.
+                if ((report.InboundConnections is null) != (report.InboundConnectionsOther is null))
+                    throw new FieldException("inboundConnections and inboundConnectionsOther must both be null or both be set");
+                if (report.GpuStatus is not null && (report.GpuStatus == "ok") != (report.GpuUtilizationPercent is not null))
+                    throw new FieldException($"gpuUtilizationPercent must be a number exactly when gpuStatus is ok (gpuStatus {report.GpuStatus})");
                 if (report.SshNoTtySessions > report.SshSessions)
                     throw new FieldException($"sshNoTtySessions ({report.SshNoTtySessions}) is more than sshSessions ({report.SshSessions})");
                 return report;
@@ -190,6 +201,44 @@ public static class ProbeOutputParser
         }
 
         public long? NullableLong(string name) => Get(name).ValueKind == JsonValueKind.Null ? null : Long(name);
+
+        public int? NullableInt(string name, int min, int max)
+        {
+            if (Get(name).ValueKind == JsonValueKind.Null) return null;
+            var n = Int(name, min);
+            if (n > max) throw new FieldException($"field '{name}' must be at most {max}, got {n}");
+            return n;
+        }
+
+        public string OneOf(string name, params string[] allowed)
+        {
+            var s = String(name, 1, 32);
+            if (!allowed.Contains(s, StringComparer.Ordinal)) throw new FieldException($"field '{name}' must be one of {string.Join(", ", allowed)}, got '{Excerpt(s)}'");
+            return s;
+        }
+
+        /// <summary>An object of "port": count (at most 8, ports 1..65535 in plain digits, counts 1..99999), or null. A port
+        /// twice is refused like a top-level field twice: JsonDocument would keep both and a lookup would pick one.</summary>
+        public IReadOnlyDictionary<int, int>? PortCounts(string name)
+        {
+            var value = Get(name);
+            if (value.ValueKind == JsonValueKind.Null) return null;
+            if (value.ValueKind != JsonValueKind.Object) throw new FieldException($"field '{name}' must be an object or null, got {Show(value)}");
+            var ports = new Dictionary<int, int>();
+            foreach (var property in value.EnumerateObject())
+            {
+                if (ports.Count == 8) throw new FieldException($"field '{name}' may hold at most 8 ports");
+                var key = property.Name;
+                var port = key.Length is >= 1 and <= 5 && key[0] != '0' && key.All(char.IsAsciiDigit) ? int.Parse(key, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                if (port is < 1 or > 65535)
+                    throw new FieldException($"field '{name}' must be keyed by port numbers 1 to 65535, got '{Excerpt(key)}'");
+                var count = property.Value;
+                if (count.ValueKind != JsonValueKind.Number || !count.TryGetInt32(out var n) || n < 1 || n > 99999)
+                    throw new FieldException($"field '{name}' must map each port to a count from 1 to 99999, got {Show(count)} for port {port}");
+                if (!ports.TryAdd(port, n)) throw new FieldException($"field '{name}' holds port {port} more than once");
+            }
+            return ports;
+        }
 
         public double Number(string name)
         {

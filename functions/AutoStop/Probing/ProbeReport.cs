@@ -31,6 +31,22 @@ public sealed record ProbeReport(
 
     /// <summary>Maintenance at work now (package manager, cloud-init, another SSM command), e.g. "dnf (pid 812)"; at most 8.</summary>
     public IReadOnlyList<string> SystemBusy { get; init; } = [];
+
+    /// <summary>Established inbound connections from non-loopback peers per listening local port (the 8 busiest); null: unknown
+    /// (the probe could not read /proc/net/tcp, or is older than 1.4.0).</summary>
+    public IReadOnlyDictionary<int, int>? InboundConnections { get; init; }
+
+    /// <summary>Inbound connections to ports beyond those listed; null exactly when InboundConnections is.</summary>
+    public int? InboundConnectionsOther { get; init; }
+
+    /// <summary>The highest GPU utilization (percent); null when there is no nvidia-smi, it failed, or the probe is older.</summary>
+    public int? GpuUtilizationPercent { get; init; }
+
+    /// <summary>"absent" (no nvidia-smi), "ok", "failed"; null: the probe is older than 1.4.0 (unknown).</summary>
+    public string? GpuStatus { get; init; }
+
+    /// <summary>Which allow-listed process names run now; null: the probe is older than 1.4.0 (unknown).</summary>
+    public IReadOnlyList<string>? BusyProcesses { get; init; }
 }
 
 /// <summary>How probing one instance went. Anything but <see cref="Ok"/> means "not observed": never stopped.</summary>

@@ -67,7 +67,21 @@ public sealed class DecisionLog(JsonLineSink sink)
                 WriteIfPositive(w, "preauthConnections", report.PreauthConnections);
                 WriteList(w, "remoteShellKinds", report.RemoteShellKinds);
                 WriteList(w, "systemBusy", report.SystemBusy);
+                if (report.InboundConnections is { Count: > 0 } inbound)
+                {
+                    w.WriteStartObject("inboundConnections");
+                    foreach (var (port, count) in inbound.OrderBy(p => p.Key)) w.WriteNumber(port.ToString(CultureInfo.InvariantCulture), count);
+                    w.WriteEndObject();
+                }
+                if (report.InboundConnectionsOther is > 0) w.WriteNumber("inboundConnectionsOther", report.InboundConnectionsOther.Value);
+                if (report.GpuUtilizationPercent is { } gpu) w.WriteNumber("gpuUtilizationPercent", gpu);
+                WriteList(w, "busyProcesses", report.BusyProcesses);
                 WriteList(w, "probeErrors", report.Errors);
+            }
+            if (decision.RestartedAfterSeconds is { } restarted)
+            {
+                w.WriteNumber("restartedAfterSeconds", restarted);
+                if (decision.QuickRestart) w.WriteBoolean("quickRestart", true);
             }
             if (fallback is not null) w.WriteString("fallback", fallback);
             if (actionError is not null)
@@ -118,6 +132,7 @@ public sealed class DecisionLog(JsonLineSink sink)
             foreach (var (operation, count) in summary.ApiCalls) w.WriteNumber(operation, count);
             w.WriteEndObject();
             w.WriteNumber("isolationCalls", summary.IsolationCalls);
+            w.WriteNumber("quickRestarts", summary.QuickRestarts);
         });
 
     internal static string ProbeStatusName(ProbeStatus status) => status switch

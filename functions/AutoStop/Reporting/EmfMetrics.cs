@@ -24,6 +24,7 @@ public sealed class EmfMetrics(JsonLineSink sink, string metricNamespace)
             ("TickDuration", "Milliseconds", summary.DurationMs),
             ("InstanceHoursSaved", "Count", summary.InstanceHoursSaved),
             ("UnauthenticatedSshConnections", "Count", summary.PreauthConnections),
+            ("QuickRestarts", "Count", summary.QuickRestarts),
         ];
         Write(summary.Time, null, metrics);
     }

@@ -33,6 +33,10 @@ public sealed record TickSummary(
     IReadOnlyDictionary<string, int> ApiCalls,
     int IsolationCalls)
 {
+    /// <summary>Instances AutoStop stopped that someone started again within 30 minutes, seen on their first decision after
+    /// the restart (the false-stop rate, issue 13).</summary>
+    public int QuickRestarts { get; init; }
+
     public static TickSummary Empty(DateTimeOffset now, bool dryRun, bool completed, long durationMs, ApiCallLog calls) =>
         new(now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dryRun, false, completed, durationMs, calls.Snapshot(), calls.IsolationTotal);
 
@@ -58,11 +62,15 @@ public sealed record TickSummary(
         Completed: true,
         DurationMs: durationMs,
         ApiCalls: calls.Snapshot(),
-        IsolationCalls: calls.IsolationTotal);
+        IsolationCalls: calls.IsolationTotal)
+    {
+        QuickRestarts = records.Count(r => r.Decision.QuickRestart),
+    };
 
     /// <summary>Observed in use (or about to be): the tick saw someone or something at work.</summary>
     public static bool IsActive(Decision d) =>
-        d.Reason is ReasonCodes.ActiveSessions or ReasonCodes.KeepAlive or ReasonCodes.BusyLoad or ReasonCodes.MultiplexerSessions or ReasonCodes.SystemBusy;
+        d.Reason is ReasonCodes.ActiveSessions or ReasonCodes.KeepAlive or ReasonCodes.BusyLoad or ReasonCodes.MultiplexerSessions or ReasonCodes.SystemBusy
+            or ReasonCodes.ActivePorts or ReasonCodes.BusyGpu or ReasonCodes.BusyProcesses;
 
     public static bool IsIdle(Decision d) =>
         d.Reason is ReasonCodes.BootGrace or ReasonCodes.IdleBelowThreshold or ReasonCodes.IdleThresholdReached or ReasonCodes.DryRun;

@@ -144,33 +144,33 @@ public class TagScreenTests
     private static (string, string)[] Filler(int count) => Enumerable.Range(0, count).Select(i => ($"extra{i:00}", "x")).ToArray();
 
     [Fact]
-    public void AnInstanceWithoutRoomForBothStateTagsIsSkippedAsTagLimit()
+    public void AnInstanceWithoutRoomForEveryStateTagIsSkippedAsTagLimit()
     {
-        // AutoStop + Name + 47 = 49 tags; it lacks IdleSince and StoppedAt: 51 > 50.
-        var skip = Skip(Filler(47));
+        // AutoStop + Name + 46 = 48 tags; it lacks IdleSince, StoppedAt and StopReason: 51 > 50.
+        var skip = Skip(Filler(46));
         Assert.Equal(ReasonCodes.TagLimit, skip.Reason);
         Assert.Equal(DecisionAction.Skip, skip.Action);
-        Assert.Contains("has 49 tags", skip.Message);
+        Assert.Contains("has 48 tags", skip.Message);
         Assert.Contains("50 tags per resource", skip.Message);
-        Assert.Contains("AutoStop:IdleSince and AutoStop:StoppedAt", skip.Message);
+        Assert.Contains("AutoStop:IdleSince, AutoStop:StoppedAt and AutoStop:StopReason", skip.Message);
         Assert.Contains("Remove 1 tag ", skip.Message);
     }
 
     [Fact]
     public void RoomForExactlyTheMissingStateTagsIsEnough()
     {
-        Assert.NotNull(Screen(Filler(46)).Settings);                                                   // 48 + 2 = 50
-        Assert.NotNull(Screen([.. Filler(46), ("AutoStop:IdleSince", Time(Now.AddMinutes(-5)))]).Settings); // 49 + StoppedAt = 50
-        var full = Skip([.. Filler(48), ("AutoStop:IdleSince", Time(Now.AddMinutes(-5)))]);                  // 51 + StoppedAt = 52
+        Assert.NotNull(Screen(Filler(45)).Settings);                                                   // 47 + 3 = 50
+        Assert.NotNull(Screen([.. Filler(45), ("AutoStop:IdleSince", Time(Now.AddMinutes(-5)))]).Settings); // 48 + StoppedAt, StopReason = 50
+        var full = Skip([.. Filler(48), ("AutoStop:IdleSince", Time(Now.AddMinutes(-5)))]);                  // 51 + 2 = 53
         Assert.Equal(ReasonCodes.TagLimit, full.Reason);
-        Assert.Contains("lacks AutoStop:StoppedAt:", full.Message);
-        Assert.Contains("Remove 2 tags", full.Message);
+        Assert.Contains("lacks AutoStop:StoppedAt and AutoStop:StopReason:", full.Message);
+        Assert.Contains("Remove 3 tags", full.Message);
     }
 
     [Fact]
     public void AwsTagsDoNotCountTowardTheLimit()
     {
-        Assert.NotNull(Screen([.. Filler(46), ("aws:cloudformation:stack-name", "dev"), ("aws:ec2launchtemplate:id", "lt-1")]).Settings);
+        Assert.NotNull(Screen([.. Filler(45), ("aws:cloudformation:stack-name", "dev"), ("aws:ec2launchtemplate:id", "lt-1")]).Settings);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace AutoStop.Tests.Probing;
 /// duplicate keys, and a newer minor version of the schema.</summary>
 public class ProbeOutputParserTests
 {
-    private const string Valid = ParserSchemaTests.Valid;
+    // A 1.0 line: the tests below add the later fields themselves (a field twice is refused).
+    private const string Valid = ParserSchemaTests.ValidV10;
     private const string Title = "\n----------ERROR-------\n";
 
     [Fact]
@@ -73,6 +74,11 @@ public class ProbeOutputParserTests
         Assert.Empty(absent.RemoteShellKinds);
         Assert.Null(absent.LastLogoutAgeSeconds);
         Assert.Empty(absent.SystemBusy);
+        Assert.Null(absent.InboundConnections);   // unknown, not "no connections": the policy will not stop on it when ActivePorts is set
+        Assert.Null(absent.InboundConnectionsOther);
+        Assert.Null(absent.GpuStatus);
+        Assert.Null(absent.GpuUtilizationPercent);
+        Assert.Null(absent.BusyProcesses);
         var nullLogout = ProbeOutputParser.Parse(Valid.Replace("\"errors\":[]", "\"errors\":[],\"lastLogoutAgeSeconds\":null")).Report!;
         Assert.Null(nullLogout.LastLogoutAgeSeconds);
     }
@@ -94,6 +100,23 @@ public class ProbeOutputParserTests
         { "empty busy item", "\"systemBusy\":[\"\"]", "1 to 64" },
         { "busy not strings", "\"systemBusy\":[1]", "systemBusy" },
         { "busy null", "\"systemBusy\":null", "systemBusy" },
+        { "ports not an object", "\"inboundConnections\":[8888],\"inboundConnectionsOther\":0", "object or null" },
+        { "port zero", "\"inboundConnections\":{\"0\":1},\"inboundConnectionsOther\":0", "port numbers 1 to 65535" },
+        { "port too big", "\"inboundConnections\":{\"65536\":1},\"inboundConnectionsOther\":0", "port numbers 1 to 65535" },
+        { "port with a leading zero", "\"inboundConnections\":{\"08888\":1},\"inboundConnectionsOther\":0", "port numbers 1 to 65535" },
+        { "port not a number", "\"inboundConnections\":{\"http\":1},\"inboundConnectionsOther\":0", "port numbers 1 to 65535" },
+        { "port twice", "\"inboundConnections\":{\"8888\":1,\"8888\":5},\"inboundConnectionsOther\":0", "port 8888 more than once" },
+        { "zero count", "\"inboundConnections\":{\"8888\":0},\"inboundConnectionsOther\":0", "count from 1 to 99999" },
+        { "nine ports", "\"inboundConnections\":{" + string.Join(",", Enumerable.Range(1, 9).Select(i => $"\"{i}\":1")) + "},\"inboundConnectionsOther\":0", "at most 8 ports" },
+        { "ports without other", "\"inboundConnections\":{\"8888\":1},\"inboundConnectionsOther\":null", "both be null or both be set" },
+        { "other without ports", "\"inboundConnections\":null,\"inboundConnectionsOther\":3", "both be null or both be set" },
+        { "gpu over 100", "\"gpuUtilizationPercent\":101,\"gpuStatus\":\"ok\"", "at most 100" },
+        { "gpu status unknown", "\"gpuUtilizationPercent\":null,\"gpuStatus\":\"busy\"", "one of absent, ok, failed" },
+        { "gpu ok without a number", "\"gpuUtilizationPercent\":null,\"gpuStatus\":\"ok\"", "exactly when gpuStatus is ok" },
+        { "gpu number when failed", "\"gpuUtilizationPercent\":50,\"gpuStatus\":\"failed\"", "exactly when gpuStatus is ok" },
+        { "busy process twice", "\"busyProcesses\":[\"make\",\"make\"]", "more than once" },
+        { "long busy process", "\"busyProcesses\":[\"" + new string('m', 13) + "\"]", "1 to 12" },
+        { "busy processes null", "\"busyProcesses\":null", "busyProcesses" },
     };
 
     [Theory]

@@ -16,6 +16,8 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
     public readonly Dictionary<string, ProbeOutcome> Probes = new();
     public readonly Dictionary<string, AwsFailure> StopFailures = new();
     public readonly Dictionary<string, AwsFailure> TagFailures = new();
+    /// <summary>CreateTags failures for one key on one instance only.</summary>
+    public readonly Dictionary<(string Id, string Key), AwsFailure> KeyTagFailures = new();
     /// <summary>Failures of DeleteTags only (CreateTags still works), per instance.</summary>
     public readonly Dictionary<string, AwsFailure> RemoveTagFailures = new();
     public readonly HashSet<string> NoHibernation = [];
@@ -95,7 +97,7 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
         var failures = new Dictionary<string, AwsFailure>();
         foreach (var id in instanceIds)
         {
-            if (TagFailures.TryGetValue(id, out var failure)) { failures[id] = failure with { Operation = "EC2:CreateTags" }; continue; }
+            if (TagFailures.TryGetValue(id, out var failure) || KeyTagFailures.TryGetValue((id, key), out failure)) { failures[id] = failure with { Operation = "EC2:CreateTags" }; continue; }
             Instances[id] = Instances[id] with { Tags = new Dictionary<string, string>(Instances[id].Tags) { [key] = value } };
         }
         return Task.FromResult<IReadOnlyDictionary<string, AwsFailure>>(failures);

@@ -233,9 +233,65 @@ public class TickRunnerTests : TickTestBase
 
         await Runner().RunTickAsync(At(Now), CancellationToken.None);
 
-        Assert.Contains(_aws.RemoveTagCalls, c => c.Keys.SequenceEqual(["AutoStop:StoppedAt"]));
+        Assert.Contains(_aws.RemoveTagCalls, c => c.Keys.SequenceEqual(["AutoStop:StoppedAt", "AutoStop:StopReason"]));   // the stop's two tags go together
         Assert.Equal(Time(Now), _aws.Instances["i-01"].Tags["AutoStop:IdleSince"]); // the old idle period is replaced, not kept
         Assert.Equal("boot-grace", DecisionFor("i-01").GetProperty("reason").GetString());
         Assert.False(_aws.Instances["i-01"].Tags.ContainsKey("AutoStop:StoppedAt"));
+    }
+
+    [Fact]
+    public async Task AStopRecordsWhenWhyAndHowLongIdleInItsTags()
+    {
+        AddIdle("i-01", idleMinutes: 20);
+        AddIdle("i-02", idleMinutes: 20);
+        AddIdle("i-03", idleMinutes: 45);
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Equal(Time(Now), _aws.Instances["i-01"].Tags["AutoStop:StoppedAt"]);
+        Assert.Equal($"stop: idle 20 min since {Time(Now.AddMinutes(-20))} / threshold 15 min", _aws.Instances["i-01"].Tags["AutoStop:StopReason"]);
+        Assert.Equal($"stop: idle 45 min since {Time(Now.AddMinutes(-45))} / threshold 15 min", _aws.Instances["i-03"].Tags["AutoStop:StopReason"]);
+        // StoppedAt first (before the stop), StopReason after it, one CreateTags per distinct text.
+        var keys = _aws.SetTagCalls.Select(c => c.Key).ToList();
+        Assert.True(keys.IndexOf("AutoStop:StoppedAt") < keys.IndexOf("AutoStop:StopReason"));
+        Assert.Equal(2, _aws.SetTagCalls.Count(c => c.Key == "AutoStop:StopReason"));
+        Assert.Contains(_aws.SetTagCalls, c => c.Key == "AutoStop:StopReason" && c.Ids.Order().SequenceEqual(["i-01", "i-02"]));
+    }
+
+    [Fact]
+    public async Task AStopReasonThatCannotBeWrittenIsLoggedAndTheStopStands()
+    {
+        AddIdle("i-01");
+        _aws.KeyTagFailures[("i-01", "AutoStop:StopReason")] = new AwsFailure("EC2:CreateTags", "RequestLimitExceeded", "slow down");
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.Equal("stopped", _aws.Instances["i-01"].State);
+        Assert.Equal("stop", DecisionFor("i-01").GetProperty("action").GetString());
+        var error = Lines("error").Single();
+        Assert.Equal("i-01", error.GetProperty("instanceId").GetString());
+        Assert.Contains("Could not write AutoStop:StopReason (the stop itself went out)", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task AQuickRestartIsLoggedCountedAndPublished()
+    {
+        // i-01: stopped 09:00, started again 09:07 (quick); i-02: stopped 05:00, started again 09:00 (not quick).
+        _aws.Add(Instance("i-01", launch: Now.AddMinutes(-53), tags: [("AutoStop:StoppedAt", Time(Now.AddMinutes(-60))), ("AutoStop:StopReason", "stop: idle 15 min")]), Ok(Report(ssh: 1, users: "alice")));
+        _aws.Add(Instance("i-02", launch: Now.AddMinutes(-60), tags: ("AutoStop:StoppedAt", Time(Now.AddHours(-5)))), Ok(Report()));
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        var quick = DecisionFor("i-01");
+        Assert.Equal(7 * 60, quick.GetProperty("restartedAfterSeconds").GetInt64());
+        Assert.True(quick.GetProperty("quickRestart").GetBoolean());
+        Assert.Contains("Started again 7 min after AutoStop stopped it", quick.GetProperty("message").GetString());
+        var slow = DecisionFor("i-02");
+        Assert.Equal(4 * 3600, slow.GetProperty("restartedAfterSeconds").GetInt64());
+        Assert.False(slow.TryGetProperty("quickRestart", out _));
+        Assert.Equal(1, Lines("tick").Single().GetProperty("quickRestarts").GetInt32());
+        var metrics = Lines("metrics").Single(m => m.TryGetProperty("QuickRestarts", out _));
+        Assert.Equal(1, metrics.GetProperty("QuickRestarts").GetDouble());
+        Assert.False(_aws.Instances["i-01"].Tags.ContainsKey("AutoStop:StopReason"));   // cleared with StoppedAt
     }
 }
