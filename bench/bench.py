@@ -368,8 +368,26 @@ def scale():
         "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None, "calls": s["apiCalls"],
         "throttled": s["throttledCallsTotal"], "stopped": s["fleet"]["stops"], "decisions": s["fleet"]["decisions"],
         "deadlineReached": tick.get("deadlineReached") if tick else None, "slowestProbeMs": drawn_round(s)["slowestProbeMs"],
-        "interrupted": s["fleet"]["sessionsInterrupted"],
+        "interrupted": s["fleet"]["sessionsInterrupted"], "ageMax": s["fleet"]["observationAgeSecondsMax"],
+        "toFirstSendS": seconds_after(s["start"], drawn_round(s)["firstSendAt"]),
+        "lastSendS": seconds_after(s["start"], drawn_round(s)["lastSendAt"]),
+        "toLastFinishS": seconds_after(s["start"], drawn_round(s)["lastFinishAt"]),
+        "staleAges": stale_ages(f"tick-{SCALE_N}"),
     }
+
+
+def stale_ages(name):
+    """How old the looks were that a stale-observation skip refused, in seconds, from the decision lines'
+    messages ("the look was N s old"): the line carries no observationAgeMs for a skip."""
+    import re
+    ages = []
+    with open(os.path.join(WORK, name, "log.jsonl")) as f:
+        for line in f:
+            if '"stale-observation"' in line:
+                m = re.search(r"the look was ([0-9.]+) s old", json.loads(line).get("message", ""))
+                if m:
+                    ages.append(float(m[1]))
+    return sorted(ages)
 
 
 # ---------------------------------------------------------------- 4. cost
@@ -624,6 +642,8 @@ def targets_table(scores, fresh, rows, big, cold, cost_table, cost):
     wall_ok = big["tickMs"] is not None and big["tickMs"] / 1000 <= big["timeoutS"]
     add(14, f"{big['n']:,}-instance tick: wall (s)", f"{big['tickMs'] / 1000:.1f}" if big["tickMs"] is not None else "no tick end", f"<= {big['timeoutS']} (template Timeout)", wall_ok)
     add(14, f"{big['n']:,}-instance tick: instances decided", f"{big['decided']:,}", f"{big['n']:,}", big["decided"] == big["n"])
+    due = big["n"] - big["n"] // 2
+    add(11, f"{big['n']:,}-instance tick: idle instances due that were stopped (the rest: reasons below)", f"{big['stopped']:,}", f"{due:,}", big["stopped"] == due)
     rss = (big["peakRssKb"] or 0) / 1024
     add(14, f"{big['n']:,}-instance tick: peak RSS (MiB)", f"{rss:.0f}", f"<= {big['memoryMb']} (template MemorySize)", 0 < rss <= big["memoryMb"])
     default_total = sum(cost_table["AutoStop, template defaults"].values())
@@ -803,7 +823,14 @@ def main():
     w(f"| stopped / interrupted | {big['stopped']:,} / {big['interrupted']} | {big['n'] - big['n'] // 2:,} / 0 |")
     w(f"| API calls (throttled) | {sum(big['calls'].values()):,} ({big['throttled']:,}): "
       + ", ".join(f"{k} {v}" for k, v in sorted(big["calls"].items())) + " | - |")
-    w(f"\nDecisions: {big['decisions']}; deadline reached: {big['deadlineReached']}; slowest probe drawn {big['slowestProbeMs']:.0f} ms.\n")
+    w(f"\nDecisions: {big['decisions']}; deadline reached: {big['deadlineReached']}; slowest probe drawn {big['slowestProbeMs']:.0f} ms. "
+      f"Stop observations: max age {big['ageMax']} s over {big['stopped']} stops. A `skip/stale-observation` is an idle instance due "
+      "to stop whose look was older than `AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS` (10 s) when its stop would have been sent"
+      + (f"; here {len(big['staleAges']):,} of them, looks {big['staleAges'][0]:.1f} to {big['staleAges'][-1]:.1f} s old (median "
+         f"{statistics.median(big['staleAges']):.1f} s, from the decision messages)" if big["staleAges"] else "") +
+      f". Where the time went (seconds since the tick began): first SendCommand at {big['toFirstSendS']:.1f}, last at "
+      f"{big['lastSendS']:.1f}, last probe finished at {big['toLastFinishS']:.1f}, tick end at "
+      f"{(big['tickMs'] or 0) / 1000:.1f}.\n")
 
     w(f"## Cold start: Native AOT vs JIT (same code, {COLD_RUNS} runs each, alternating; medians)\n")
     w("| build | process start to first Runtime API request (ms) | every run (ms) | to the end of the first tick (ms) | peak RSS (MiB) |")

@@ -19,6 +19,8 @@ public static class RunSummary
         var tagKey = scenario.Config.GetValueOrDefault("AUTOSTOP_TAG_KEY") ?? "AutoStop";
         var defaultMinutes = int.TryParse(scenario.Config.GetValueOrDefault("AUTOSTOP_IDLE_MINUTES"), CultureInfo.InvariantCulture, out var m) ? m : 15;
         var decisions = Events(run.Log, "decision");
+        // Grouped once: looking each instance's lines up in the whole log is quadratic (20,000 instances: minutes).
+        var decisionsByInstance = decisions.ToLookup(d => d["instanceId"]?.GetValue<string>() ?? "", StringComparer.Ordinal);
 
         var instances = new JsonArray();
         var observations = Observations(run.Fleet);
@@ -27,7 +29,7 @@ public static class RunSummary
         double totalWaste = 0, totalRunning = 0;
         foreach (var instance in run.Fleet.Instances)
         {
-            var mine = decisions.Where(d => d["instanceId"]?.GetValue<string>() == instance.Id).ToList();
+            var mine = decisionsByInstance[instance.Id].ToList();
             var optedIn = instance.Spec.Tags.TryGetValue(tagKey, out var v) && v.Equals("true", StringComparison.OrdinalIgnoreCase);
             var threshold = TimeSpan.FromMinutes(instance.Spec.Tags.TryGetValue(tagKey + ":IdleMinutes", out var t) && int.TryParse(t, CultureInfo.InvariantCulture, out var tm) ? tm : defaultMinutes);
             var stops = instance.Timeline.Where(c => c.State == "stopping").ToList();
