@@ -198,6 +198,10 @@ def floor_seconds(n, slowest_probe_ms, stops=None):
     return slowest_probe_ms / 1000 + forced_seconds(n, stops) + UNAVOIDABLE_PHASES * LATENCY["max"] / 1000
 
 
+def age_text(age):
+    return "-" if age is None else f"{age:.3f}"
+
+
 def drawn_round(summary):
     """The first tick's probe round as the lab drew it (lab/Running/RunSummary.cs, probeRounds)."""
     rounds = summary.get("probeRounds") or []
@@ -236,6 +240,7 @@ def tick_cost():
             "toFirstSendS": seconds_after(s["start"], drawn_round(s)["firstSendAt"]),
             "toLastFinishS": seconds_after(s["start"], drawn_round(s)["lastFinishAt"]),
             "logBytes": s["logBytes"], "interrupted": s["fleet"]["sessionsInterrupted"],
+            "stale": s["fleet"]["decisions"].get("skip/stale-observation", 0), "ageMax": s["fleet"]["observationAgeSecondsMax"],
             "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None,
         })
     return rows
@@ -556,6 +561,7 @@ CASE_TEXT = {
     "root-tty": "root login with a terminal", "root-notty": "root login without a terminal",
     "preauth": "a scanner's bare TCP connection", "password-prompt": "a valid user name left at the password prompt",
     "ssm-session-worker": "a Session Manager session (a process titled `ssm-session-worker`)",
+    "mosh": "a mosh session (a real `mosh-server` started through the test sshd, a real `mosh-client` connected; the SSH bootstrap login closed)",
 }
 
 
@@ -576,7 +582,9 @@ def establishment_report(w):
     w("\nSo the old grep misses: " + ("; ".join(missed) if missed else "nothing") + ". It counts where nobody is logged in: " +
       ("; ".join(false) if false else "nothing") + ". The simulation counts, per live session, the larger of the tty and "
       f"notty matches: {methods.GREP_SEES[('ssh', False)]} for a non-root SSH session, {methods.GREP_SEES[('ssh', True)]} "
-      f"for a root one, {methods.GREP_SEES[('ssm', False)]} for a Session Manager one; keep-alive batch jobs add nothing "
+      f"for a root one, {methods.GREP_SEES[('ssm', False)]} for a Session Manager one, {methods.GREP_SEES[('mosh', False)]} for a mosh one "
+      "(mosh's SSH bootstrap login lasts about a second at the session's start: a once-a-minute sample almost never sees it, so "
+      "the model leaves it out); keep-alive batch jobs and patch runs add nothing "
       "(no session). The traces hold no scanners or password guessers, so only the misses change the scores.\n")
 
 
@@ -601,6 +609,8 @@ def retry_modes_under_random_throttling():
             "mode": mode, "calls": sum(s["apiCalls"].values()), "throttled": s["throttledCallsTotal"],
             "tickMs": tick["durationMs"] if tick else None, "stopped": tick["stopped"] if tick else s["fleet"]["stops"],
             "probeFailures": tick["probeFailures"] if tick else None, "interrupted": s["fleet"]["sessionsInterrupted"],
+            "stale": s["fleet"]["decisions"].get("skip/stale-observation", 0), "ageMax": s["fleet"]["observationAgeSecondsMax"],
+            "staleAges": stale_ages(f"random-throttle-{mode}"),
             "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None,
         })
     return rows
@@ -628,6 +638,13 @@ def targets_table(scores, fresh, rows, big, cold, cost_table, cost):
     lines.append(f"| 11 | week: idle instance-hours not saved | {waste} | reported beside the old method and the oracle | |")
     h = fresh["hang"]
     add(11, f"{FRESH_N} instances + a hung probe: max observation age at a stop (s)", f"{h['ageMax']:.3f}", "<= 10", h["ageMax"] is not None and h["ageMax"] <= 10)
+    timed = [r for r in rows if r["ageMax"] is not None]
+    worst = max(timed, key=lambda r: r["ageMax"]) if timed else None
+    if worst:
+        add(11, "max observation age at a stop over the tick-cost runs (lab: stop's time minus the look's)",
+            f"{worst['ageMax']:.3f} (N = {worst['n']:,}, poll {worst['pollMs']} ms, {worst['mode']})", "<= 10", worst["ageMax"] <= 10)
+    stale = sum(r["stale"] for r in rows)
+    add(11, "idle instances due but skipped as stale-observation over the tick-cost runs", f"{stale:,}", "0 (each is a stop put off a tick)", stale == 0)
     for n, target in ((1000, 0.06), (5000, 0.05)):
         r = row_at(n)
         per = sum(r["calls"].values()) / n
@@ -686,7 +703,8 @@ def main():
         auto = scores[row]
         lab_count = run["fleet"]["sessionsInterrupted"] + run["fleet"]["busyInterrupted"]
         if auto["interrupted"] or auto["early"] or auto["patchesCut"] or lab_count:
-            w(f"**{row}: not clean.** Scored on the traces: {auto['interrupted']} sessions interrupted, {auto['early']} early stops, "
+            verdict = "not clean" if auto["interrupted"] or auto["early"] or auto["patchesCut"] else "0 on the traces, but the lab's own count is not 0"
+            w(f"**{row}: {verdict}.** Scored on the traces: {auto['interrupted']} sessions interrupted, {auto['early']} early stops, "
               f"{auto['patchesCut']} patch runs cut; the lab's own count: {run['fleet']['sessionsInterrupted']} sessions interrupted "
               f"(live at a stop, or begun while the instance was stopping: the lab's stop takes 60 s), "
               f"{run['fleet']['busyInterrupted']} patch runs cut. Each:\n")
@@ -722,7 +740,7 @@ def main():
     w(f"Forgotten open terminals ({forgotten} in this week, SSH and mosh) count above as sessions, for the oracle and for waste: a forgotten "
       "terminal is a session, and AutoStop does not cut it by default. `AutoStop:IgnoreIdleTerminalsAfter` lets it: "
       f"the same week, run again through the lab with that tag at {limit} minutes on every instance, scored where a "
-      f"terminal idle {limit} minutes or more is not a session (when every live SSH session is such a terminal, the "
+      f"terminal idle {limit} minutes or more is not a session (when every live SSH or mosh session is such a terminal, the "
       "option's own rule), against an oracle on the same definition; the default AutoStop run is scored the same way "
       "for comparison (early stops are not scored on this definition).\n")
     w("| method (terminals idle past the limit are not sessions) | idle instance-hours not saved | sessions interrupted | patch runs cut | keep-alive jobs cut | stops per instance-day |")
@@ -748,15 +766,15 @@ def main():
       "Retry mode: the SDK's standard mode (the default), and for N = 5,000 also `AWS_RETRY_MODE=adaptive` on the same "
       f"throttled tick, with the function's timeout cut to {ADAPTIVE_CAP_S} s to bound the bench.\n")
     ops = sorted({op for r in rows for op in r["calls"]})
-    w("| N | first poll (ms) | retry mode | " + " | ".join(ops) + " | calls / instance | throttled | first SendCommand at (s) | last probe finished at (s) | tick wall (s) | slowest probe drawn (ms) | floor (s) | wall / floor | peak RSS (MiB) | stopped | interrupted |")
-    w("|---:|---:|---|" + "---:|" * len(ops) + "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| N | first poll (ms) | retry mode | " + " | ".join(ops) + " | calls / instance | throttled | first SendCommand at (s) | last probe finished at (s) | tick wall (s) | slowest probe drawn (ms) | floor (s) | wall / floor | peak RSS (MiB) | stopped | stale-observation skips | max observation age at a stop (s) | interrupted |")
+    w("|---:|---:|---|" + "---:|" * len(ops) + "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         total_calls = sum(r["calls"].values())
         wall = f"{r['tickMs'] / 1000:.2f}" if r["tickMs"] is not None else f"> {ADAPTIVE_CAP_S} (no tick end)"
         ratio = f"{r['tickMs'] / 1000 / r['floorS']:.2f}" if r["tickMs"] is not None else "-"
         w(f"| {r['n']} | {r['pollMs']} | {r['mode']} | " + " | ".join(str(r["calls"].get(op, 0)) for op in ops) +
           f" | {total_calls / r['n']:.3f} | {r['throttled']} | {r['toFirstSendS']:.2f} | {r['toLastFinishS']:.2f} | {wall} | {r['slowestProbeMs']:.0f} | {r['floorS']:.2f} | {ratio} | "
-          f"{(r['peakRssKb'] or 0) / 1024:.0f} | {r['stopped']} | {r['interrupted']} |")
+          f"{(r['peakRssKb'] or 0) / 1024:.0f} | {r['stopped']} | {r['stale']} | {age_text(r['ageMax'])} | {r['interrupted']} |")
     for r in rows:
         if r["crash"]:
             w(f"\nThe {r['mode']} N = {r['n']} run did not complete its tick within its {ADAPTIVE_CAP_S} s timeout: {r['crash']}")
@@ -773,11 +791,12 @@ def main():
     w(f"Throttling that does not follow this caller's rate (other callers share the account's limits): the same "
       f"{RANDOM_THROTTLE_N:,}-instance tick with {RANDOM_THROTTLE:.0%} of SendCommand, ListCommandInvocations and CreateTags calls "
       f"refused at random on top of the rate limits, once in each retry mode (function timeout {ADAPTIVE_CAP_S} s).\n")
-    w("| retry mode | calls | throttled | tick wall (s) | stopped | probe failures | interrupted |")
-    w("|---|---:|---:|---:|---:|---:|---:|")
+    w("| retry mode | calls | throttled | tick wall (s) | stopped | stale-observation skips (look age, s) | max observation age at a stop (s) | probe failures | interrupted |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in random_rows:
         wall = f"{r['tickMs'] / 1000:.2f}" if r["tickMs"] is not None else f"> {ADAPTIVE_CAP_S} (no tick end)"
-        w(f"| {r['mode']} | {r['calls']} | {r['throttled']} | {wall} | {r['stopped']} | "
+        ages = f" ({r['staleAges'][0]:.1f} to {r['staleAges'][-1]:.1f})" if r["staleAges"] else ""
+        w(f"| {r['mode']} | {r['calls']} | {r['throttled']} | {wall} | {r['stopped']} | {r['stale']}{ages} | {age_text(r['ageMax'])} | "
           f"{r['probeFailures'] if r['probeFailures'] is not None else '-'} | {r['interrupted']} |")
     for r in random_rows:
         if r["crash"]:

@@ -32,14 +32,16 @@ def sessions_at(inst, t, ignore_idle_terminals_after=None):
     """The person sessions live at minute t. By default a forgotten open terminal is a session (AutoStop does not cut
     it by default). With ignore_idle_terminals_after (minutes), the rule of AutoStop:IgnoreIdleTerminalsAfter
     (functions/AutoStop/Policy/IdlePolicy.cs, Activity) applies: when every live SSH session is a terminal and even the
-    freshest has been idle at least that long, the SSH sessions are not sessions (Session Manager ones still are)."""
+    freshest has been idle at least that long, the SSH sessions are not sessions (Session Manager ones still are).
+    mosh terminals count as SSH ones here (the probe's minTtyIdleSeconds covers remote-shell ptys)."""
     now = live(inst["sessions"], t)
     if ignore_idle_terminals_after is None:
         return now
-    ssh = [s for s in now if s["kind"] == "ssh"]
+    # The option covers SSH and remote-shell (mosh) terminals alike (README, What counts as use).
+    shells = [s for s in now if s["kind"] in ("ssh", "mosh")]
     limit = ignore_idle_terminals_after
-    if ssh and all(s["tty"] and "idleAfter" in s and t - (s["from"] + s["idleAfter"]) >= limit for s in ssh):
-        return [s for s in now if s["kind"] != "ssh"]
+    if shells and all(s["tty"] and "idleAfter" in s and t - (s["from"] + s["idleAfter"]) >= limit for s in shells):
+        return [s for s in now if s["kind"] not in ("ssh", "mosh")]
     return now
 
 

@@ -16,6 +16,7 @@ dotnet build lab -c Release -nologo -v q
 dotnet build functions/AutoStop -c Release -nologo -v q
 dotnet publish functions/AutoStop -c Release -r linux-x64 -o functions/AutoStop/bin/lab-aot -nologo -v q
 export BENCH_WORK=${BENCH_WORK:-$(mktemp -d /tmp/autostop-bench.XXXXXX)}
+mkdir -p "$BENCH_WORK"
 bash bench/old-method/establish.sh | tee "$BENCH_WORK/establish.txt"
 (cd bench && $PY bench.py)
 if [ -x bench/probe/run.sh ] || [ -f bench/probe/run.sh ]; then bash bench/probe/run.sh; fi
