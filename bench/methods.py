@@ -1,15 +1,20 @@
 """The stop methods AutoStop is compared with, simulated minute by minute on the same traces, and the scoring.
 
 Every method sees the same people: a person arriving at a stopped instance starts it. Scores, per method:
-- waste: instance-hours running while idle (no SSH/SSM session, no keep-alive) past the 15-minute threshold;
+- waste: instance-hours running while idle (no SSH/SSM/mosh session, no keep-alive, no maintenance) past the
+  15-minute threshold;
 - sessions interrupted: a person's session live when the instance was stopped (or begun while it was stopping);
+- early stops: a stop with nothing live, sooner than the threshold after the last activity ended (the last session's
+  end, a keep-alive's end, a patch run's end);
 - keep-alive jobs cut: a batch job's keep-alive window live at a stop;
+- patch runs cut: a maintenance (busy) window live at a stop;
 - stops per instance-day.
+Maintenance is use for every score (the oracle keeps an instance up while it is patched).
 """
 import random
 from datetime import datetime
 
-from traces import MINUTES, START
+from traces import MINUTES, START, iso
 
 THRESHOLD = 15
 # The stop rule every method below shares: minute t is the interval [t, t+1); a stop "at t" takes effect at the instant
@@ -27,19 +32,35 @@ def sessions_at(inst, t, ignore_idle_terminals_after=None):
     """The person sessions live at minute t. By default a forgotten open terminal is a session (AutoStop does not cut
     it by default). With ignore_idle_terminals_after (minutes), the rule of AutoStop:IgnoreIdleTerminalsAfter
     (functions/AutoStop/Policy/IdlePolicy.cs, Activity) applies: when every live SSH session is a terminal and even the
-    freshest has been idle at least that long, the SSH sessions are not sessions (Session Manager ones still are)."""
+    freshest has been idle at least that long, the SSH sessions are not sessions (Session Manager ones still are).
+    mosh terminals count as SSH ones here (the probe's minTtyIdleSeconds covers remote-shell ptys)."""
     now = live(inst["sessions"], t)
     if ignore_idle_terminals_after is None:
         return now
-    ssh = [s for s in now if s["kind"] == "ssh"]
+    # The option covers SSH and remote-shell (mosh) terminals alike (README, What counts as use).
+    shells = [s for s in now if s["kind"] in ("ssh", "mosh")]
     limit = ignore_idle_terminals_after
-    if ssh and all(s["tty"] and "idleAfter" in s and t - (s["from"] + s["idleAfter"]) >= limit for s in ssh):
-        return [s for s in now if s["kind"] != "ssh"]
+    if shells and all(s["tty"] and "idleAfter" in s and t - (s["from"] + s["idleAfter"]) >= limit for s in shells):
+        return [s for s in now if s["kind"] not in ("ssh", "mosh")]
     return now
 
 
+def busy_at(inst, t):
+    return [b for b in inst.get("busy", []) if b["from"] <= t < b["to"]]
+
+
 def active(inst, t, ignore_idle_terminals_after=None):
-    return bool(sessions_at(inst, t, ignore_idle_terminals_after)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
+    return (bool(sessions_at(inst, t, ignore_idle_terminals_after)) or any(k["from"] <= t < k["until"] for k in inst["keepAlive"])
+            or bool(busy_at(inst, t)))
+
+
+def last_activity_end(inst, t):
+    """The latest end, at or before minute t, of anything that is use: a session, a keep-alive, a busy window.
+    Returns (end, what) or (None, None)."""
+    ends = [(s["to"], f"{s['kind']} session of {s['user']} {iso(s['from'])} to {iso(s['to'])}") for s in inst["sessions"] if s["to"] <= t]
+    ends += [(k["until"], f"keep-alive {iso(k['from'])} to {iso(k['until'])}") for k in inst["keepAlive"] if k["until"] <= t]
+    ends += [(b["to"], f"{b['kind']} run {iso(b['from'])} to {iso(b['to'])}") for b in inst.get("busy", []) if b["to"] <= t]
+    return max(ends) if ends else (None, None)
 
 
 def arrivals(inst):
@@ -76,7 +97,7 @@ def oracle(inst, t, since_boot, state, ignore_idle_terminals_after=None):
 # What `ps ax | grep sshd | grep '\[priv\]'` adds per live session. Filled only from what bench/old-method/establish.sh
 # measured on a real sshd (load_establishment); the old method cannot be simulated before that ran.
 GREP_SEES = {}
-ESTABLISHMENT_CASES = ("user-tty", "user-notty", "root-tty", "root-notty", "preauth", "password-prompt", "ssm-session-worker")
+ESTABLISHMENT_CASES = ("user-tty", "user-notty", "root-tty", "root-notty", "preauth", "password-prompt", "ssm-session-worker", "mosh")
 
 
 def parse_establishment(text):
@@ -98,13 +119,16 @@ def parse_establishment(text):
 
 def load_establishment(path):
     """Takes the old method's model from what establish.sh measured on the real sshd: a user or root session counts
-    as the larger of its tty and notty matches; a Session Manager session as the ssm-session-worker case."""
+    as the larger of its tty and notty matches; a Session Manager session as the ssm-session-worker case; a mosh session
+    as the mosh case (measured once mosh's SSH bootstrap login had closed: that login lasts about a second at the
+    session's start, so a once-a-minute sample almost never sees it, and the model leaves it out)."""
     with open(path) as f:
         measured = parse_establishment(f.read())
     seen = {k: c["matches"] for k, c in measured["cases"].items()}
     GREP_SEES[("ssh", False)] = max(seen["user-tty"], seen["user-notty"])
     GREP_SEES[("ssh", True)] = max(seen["root-tty"], seen["root-notty"])
     GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen["ssm-session-worker"]
+    GREP_SEES[("mosh", False)] = GREP_SEES[("mosh", True)] = seen["mosh"]
     return measured
 
 
@@ -134,12 +158,16 @@ def cpu_model(seed):
                 continue
             if s["kind"] == "ssm":
                 load += rng.uniform(5, 30) if rng.random() < 0.3 else 0.3
+            elif s["kind"] == "mosh":  # a terminal like SSH's, plus mosh-server's own screen updates
+                load += rng.uniform(5, 40) if rng.random() < 0.35 else 0.6
             elif s["tty"]:
                 load += rng.uniform(5, 40) if rng.random() < 0.35 else 0.5
             else:
                 load += rng.uniform(3, 20) if rng.random() < 0.5 else 0.5
         if any(k["from"] <= t < k["until"] for k in inst["keepAlive"]):
             load += rng.uniform(60, 95)
+        if busy_at(inst, t):  # a patch run: downloads (little CPU) and package installs (much), in turns
+            load += rng.uniform(20, 90) if rng.random() < 0.6 else rng.uniform(1, 4)
         return min(load, 100.0)
 
     return cpu
@@ -169,9 +197,9 @@ def oracle_ignoring_idle_terminals(minutes):
 
 
 def score(inst, stops, ignore_idle_terminals_after=None):
-    """Waste, interruptions, cut jobs and stop count of one instance under a stop timeline. With
-    ignore_idle_terminals_after, a terminal idle past that limit is not a session: its idle time is waste and
-    cutting it is no interruption."""
+    """Waste, interruptions, early stops, cut jobs, cut patch runs and stop count of one instance under a stop
+    timeline. With ignore_idle_terminals_after, a terminal idle past that limit is not a session: its idle time is
+    waste and cutting it is no interruption (early stops are then not scored: None)."""
     stopped_at = {s for s, _ in stops}
     running = [True] * MINUTES
     for s, e in stops:
@@ -197,7 +225,23 @@ def score(inst, stops, ignore_idle_terminals_after=None):
     # already counts (the lab's own count, RunSummary.Interrupted, uses the same definition).
     interrupted = sum(1 for t in stopped_at for s in sessions_at(inst, t, ignore_idle_terminals_after))
     cut = sum(1 for k in inst["keepAlive"] for t in stopped_at if k["from"] <= t < k["until"])
-    return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "stops": len(stops)}
+    patches = sum(len(busy_at(inst, t)) for t in stopped_at)
+    early = None if ignore_idle_terminals_after is not None else early_stops(inst, stopped_at)
+    return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "patchesCut": patches,
+            "early": len(early) if early is not None else None, "earlyStops": early or [], "stops": len(stops)}
+
+
+def early_stops(inst, stopped_at):
+    """Stops with nothing live that came sooner than the threshold after the last activity ended, each as
+    {instance, stop, lastEnd, minutesAfter, what} (minutes since START; a stop "at t" lands at the instant t)."""
+    out = []
+    for t in sorted(stopped_at):
+        if active(inst, t):
+            continue  # counted as an interruption (or a cut job / patch), not as early
+        end, what = last_activity_end(inst, t)
+        if end is not None and t - end < THRESHOLD:
+            out.append({"instance": inst["name"], "stop": t, "lastEnd": end, "minutesAfter": t - end, "what": what})
+    return out
 
 
 def timeline_to_stops(timeline, start=START):

@@ -1,8 +1,13 @@
-"""Seeded session traces for a fleet of 50 instances over 7 days, and the lab scenario that replays them.
+"""Seeded session traces for a fleet over 7 days, and the lab scenario that replays them.
 
 Minute resolution; t = minutes since the start (a Monday, 00:00 UTC). Each instance has person sessions
-(kind ssh|ssm, user, tty, from, to, idleAfter for a terminal forgotten open), keep-alive windows (batch jobs)
-and load windows. A person arriving at a stopped instance starts it (every method is judged on the same rule).
+(kind ssh|ssm|mosh, user, tty, from, to, idleAfter for a terminal forgotten open), keep-alive windows (batch jobs),
+load windows and busy windows (maintenance: a Patch Manager run, nobody logged in). A person arriving at a stopped
+instance starts it (every method is judged on the same rule); maintenance never starts one.
+
+The first 50 instances are the round-1 week, drawn from `seed` exactly as before. What round 2 added (issue 11) is
+drawn from a second generator (seed + 1), so the round-1 traces stay identical: mosh users, Session Manager sessions
+wholly between two ticks, and a weekly patch window.
 """
 import json
 import random
@@ -34,12 +39,26 @@ def workday_blocks(rng, day):
     return [(arrive, lunch), (back, leave)]
 
 
+TICK_MINUTES = 5  # the schedule the week is replayed with (to_scenario), which "between two ticks" refers to
+PATCH_DAY, PATCH_FROM, PATCH_MINUTES = 1, 3 * 60, 40  # the weekly patch window: Tuesday 03:00-03:40 UTC
+
+
+def between_ticks(rng, after):
+    """A Session Manager session wholly between two ticks, starting a few minutes after `after`: it begins 1 or 2
+    minutes past a tick and ends before the next one, so no tick sees it live; only SSM's history knows it."""
+    t = after + rng.randint(4, 12)
+    while t % TICK_MINUTES not in (1, 2):
+        t += 1
+    length = rng.randint(1, TICK_MINUTES - 1 - t % TICK_MINUTES)
+    return t, t + length
+
+
 def generate(seed=42):
     rng = random.Random(seed)
     instances = []
 
     def add(name, kind):
-        inst = {"name": name, "archetype": kind, "sessions": [], "keepAlive": [], "load": []}
+        inst = {"name": name, "archetype": kind, "sessions": [], "keepAlive": [], "load": [], "busy": []}
         instances.append(inst)
         return inst
 
@@ -95,6 +114,7 @@ def generate(seed=42):
             hour = rng.choice([0, 1, 2, 5, 6, 21, 22, 23]) if day < 5 else rng.randint(0, 23)
             t = day * 1440 + hour * 60 + rng.randint(0, 59)
             inst["sessions"].append(session("ssh", f"odd{i + 1}", True, t, t + rng.randint(30, 120)))
+    add_round_two(instances, add, random.Random(seed + 1))
     for inst in instances:
         inst["sessions"] = [s for s in sorted(inst["sessions"], key=lambda s: s["from"]) if s["from"] < MINUTES]
         for s in inst["sessions"]:
@@ -102,8 +122,53 @@ def generate(seed=42):
     return instances
 
 
-def to_scenario(instances, tick_minutes=5, idle_minutes=15, extra_tags=None):
-    """The lab scenario (JSON, which the lab reads as YAML) that replays the traces through the real function."""
+def add_round_two(instances, add, rng):
+    """Issue 11's additions, from their own generator (the round-1 instances' earlier draws are untouched)."""
+    # Session Manager sessions wholly between two ticks: a person who left checks something through Session Manager
+    # 4-12 minutes later for 1-3 minutes, on 30% of the terminal and IDE users' working afternoons.
+    for inst in [i for i in instances if i["archetype"] in ("dev", "ide")]:
+        for day in range(DAYS):
+            ends = [s["to"] for s in inst["sessions"] if s["to"] // 1440 == day and s["to"] - s["from"] >= 60 and "idleAfter" not in s]
+            if ends and rng.random() < 0.3:
+                a, b = between_ticks(rng, max(ends))
+                inst["sessions"].append(session("ssm", inst["sessions"][0]["user"] if inst["sessions"] else "ops", True, a, b))
+    # mosh users (from laptops on flaky networks): one mosh session a working day, kept through lunch; 20% leave it
+    # connected overnight with the terminal idle; sometimes an scp over SSH; sometimes a Session Manager check between
+    # two ticks after they left.
+    for i in range(6):
+        inst = add(f"mosh-{i + 1:02d}", "mosh")
+        user = f"mosh{i + 1}"
+        for day in range(5):
+            (a, _), (_, b) = workday_blocks(rng, day)
+            if rng.random() < 0.2:
+                inst["sessions"].append(session("mosh", user, True, a, b + rng.randint(10 * 60, 14 * 60), idle_after=b - a))
+            else:
+                inst["sessions"].append(session("mosh", user, True, a, b))
+                if rng.random() < 0.3:
+                    inst["sessions"].append(session("ssm", user, True, *between_ticks(rng, b)))
+            if rng.random() < 0.5:
+                t = day * 1440 + rng.randint(10 * 60, 16 * 60)
+                inst["sessions"].append(session("ssh", user, False, t, t + rng.randint(1, 3)))
+    # Operations hosts with a weekly patch window (Patch Manager, AWS-RunPatchBaseline): Tuesday 03:00-03:40, nobody
+    # logged in. An operator works late on Monday night and leaves 2-14 minutes before the window opens, so the
+    # instance is still running (not yet idle for the threshold) when the patch starts: a stop during the run cuts it.
+    for i in range(6):
+        inst = add(f"ops-{i + 1:02d}", "ops")
+        user = f"ops{i + 1}"
+        for day in range(5):
+            a, b = workday_blocks(rng, day)[0]
+            inst["sessions"].append(session("ssh", user, True, a, b))
+        window = PATCH_DAY * 1440 + PATCH_FROM
+        inst["sessions"].append(session("ssh", user, True, window - rng.randint(150, 240), window - rng.randint(2, 14)))
+        inst["busy"].append({"kind": "patch", "from": window, "to": window + PATCH_MINUTES})
+
+
+def to_scenario(instances, tick_minutes=TICK_MINUTES, idle_minutes=15, extra_tags=None, clock_scale=0):
+    """The lab scenario (JSON, which the lab reads as YAML) that replays the traces through the real function.
+    clock_scale: the lab clock during a tick. 0 by default: the traces are in whole minutes and every method is scored on
+    them, and a moving clock puts each stop some milliseconds past its tick, which the lab's own minute-by-minute count
+    reads as one more idle running minute and, for a person who arrives exactly 60 s after a stop, an arrival while the
+    instance was still stopping (its stop takes 60 s in the lab). bench.py runs the week at 1 as well and reports both."""
     def session_json(s):
         out = {"kind": s["kind"], "user": s["user"], "tty": s["tty"], "from": iso(s["from"]), "to": iso(s["to"])}
         if "idleAfter" in s:
@@ -111,7 +176,8 @@ def to_scenario(instances, tick_minutes=5, idle_minutes=15, extra_tags=None):
         return out
 
     return {
-        "name": f"week-{len(instances)}" + ("-tagged" if extra_tags else ""),
+        "name": f"week-{len(instances)}" + ("-tagged" if extra_tags else "") + (f"-clock-{clock_scale:g}" if clock_scale else ""),
+        "clockScale": clock_scale,
         "start": iso(0),
         "tickMinutes": tick_minutes,
         "duration": f"{DAYS}d",
@@ -127,6 +193,7 @@ def to_scenario(instances, tick_minutes=5, idle_minutes=15, extra_tags=None):
                 "sessions": [session_json(s) for s in inst["sessions"]],
                 "keepAlive": [{"from": iso(k["from"]), "until": iso(k["until"])} for k in inst["keepAlive"]],
                 "load": [{"from": iso(l["from"]), "to": iso(l["to"]), "value": l["value"]} for l in inst["load"]],
+                "busy": [{"kind": b["kind"], "from": iso(b["from"]), "to": iso(b["to"])} for b in inst["busy"]],
             }
             for n, inst in enumerate(instances)
         ],

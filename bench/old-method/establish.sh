@@ -5,7 +5,7 @@
 # bench/run.sh feeds these counts into the old method's model. Needs root (sshd, a throwaway user); logs in with a
 # throwaway key through its own AuthorizedKeysFile, so no password on the machine is touched.
 set -euo pipefail
-command -v /usr/sbin/sshd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
+command -v /usr/sbin/sshd >/dev/null && command -v mosh-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server mosh >/dev/null; }
 DIR=$(mktemp -d /tmp/autostop-establish.XXXXXX)
 ASUSER=asold$$   # a throwaway user of its own, so it never meets another test's
 PIDS=()
@@ -44,7 +44,7 @@ own_processes() { # extra root pids...
 }
 # shellcheck disable=SC2009 # this is the old method's own sample, on purpose
 count() { own_processes "$@" | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep sshd | grep -c '\[priv\]' || true; }
-titles() { own_processes "$@" | awk -v l="$SSHD_PID" '$1 != l' | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^(sshd|ssm-session-worker)' | sed "s/$ASUSER/USER/g" | paste -sd';' | sed 's/;/; /g' || true; }
+titles() { own_processes "$@" | awk -v l="$SSHD_PID" '$1 != l' | sed -E 's/^ *[0-9]+ +[0-9]+ //' | grep -E '^(sshd|ssm-session-worker|mosh-server)' | sed "s/$ASUSER/USER/g" | paste -sd';' | sed 's/;/; /g' || true; }
 settle() { sleep 1.5; }
 kill -0 "$SSHD_PID" 2>/dev/null || { echo "establish: the test sshd is not running" >&2; exit 1; }
 base=$(count)
@@ -74,3 +74,23 @@ measure preauth    0 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; echo SSH-2.0-sca
 measure password-prompt 0 bash -c "tail -f $DIR/no-input | script -qfc 'ssh -o PubkeyAuthentication=no -o PreferredAuthentications=password -o StrictHostKeyChecking=no -o UserKnownHostsFile=$DIR/kh -p $PORT $ASUSER@127.0.0.1' /dev/null >/dev/null 2>&1"
 # A Session Manager session: the agent runs one ssm-session-worker per session (its shell runs under it, not sshd).
 measure ssm-session-worker 1 bash -c "exec -a ssm-session-worker sleep 20"
+
+# A mosh session (mosh 1.x, as `mosh user@host` runs it): the client logs in over SSH only to run `mosh-server new`,
+# which prints "MOSH CONNECT <port> <key>", detaches (init adopts it) and serves the terminal over UDP; the SSH login
+# then closes. Measured with a real mosh-server started through the test sshd and a real mosh-client connected to it
+# (under script(1) for a terminal of 24x80: mosh-client refuses a 0x0 one), once the bootstrap login has closed: the person is typing through mosh now.
+[ "$(count)" -eq "$base" ] || { echo "establish: sshd processes left over before the mosh case" >&2; exit 1; }
+boot=$(ssh -T "${SSH[@]}" "$ASUSER"@127.0.0.1 'LC_ALL=C.UTF-8 mosh-server new -s -i 127.0.0.1 -l LC_ALL=C.UTF-8' 2>&1 </dev/null) || true
+read -r MOSH_PORT MOSH_KEY_VALUE < <(printf '%s\n' "$boot" | awk '/^MOSH CONNECT/ { print $3, $4 }')
+MOSH_SERVER=$(printf '%s\n' "$boot" | sed -nE 's/.*detached, pid = ([0-9]+).*/\1/p')
+[ -n "${MOSH_PORT:-}" ] && [ -n "$MOSH_SERVER" ] || { echo "establish: mosh-server did not start: $boot" >&2; exit 1; }
+PIDS+=("$MOSH_SERVER")
+bash -c "tail -f $DIR/no-input | TERM=xterm LC_ALL=C.UTF-8 MOSH_KEY=$MOSH_KEY_VALUE script -qfc 'stty rows 24 cols 80; exec mosh-client 127.0.0.1 $MOSH_PORT' /dev/null >/dev/null 2>&1" &
+MOSH_CLIENT=$!; PIDS+=("$MOSH_CLIENT"); settle
+kill -0 "$MOSH_SERVER" 2>/dev/null && kill -0 "$MOSH_CLIENT" 2>/dev/null || { echo "establish: the mosh case ended before it was measured" >&2; exit 1; }
+echo "mosh sessions=1 matches=$(( $(count "$MOSH_SERVER" "$MOSH_CLIENT") - base )) processes=\"$(titles "$MOSH_SERVER" "$MOSH_CLIENT")\""
+# script(1) outlives a TERM to its child, so the case's own processes get KILL after TERM.
+mosh_tree=$(descendants "$MOSH_CLIENT"; echo "$MOSH_CLIENT"; descendants "$MOSH_SERVER"; echo "$MOSH_SERVER")
+for p in $mosh_tree; do kill "$p" 2>/dev/null || true; done
+sleep 0.5
+for p in $mosh_tree; do kill -KILL "$p" 2>/dev/null || true; done

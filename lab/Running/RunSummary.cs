@@ -19,6 +19,8 @@ public static class RunSummary
         var tagKey = scenario.Config.GetValueOrDefault("AUTOSTOP_TAG_KEY") ?? "AutoStop";
         var defaultMinutes = int.TryParse(scenario.Config.GetValueOrDefault("AUTOSTOP_IDLE_MINUTES"), CultureInfo.InvariantCulture, out var m) ? m : 15;
         var decisions = Events(run.Log, "decision");
+        // Grouped once: looking each instance's lines up in the whole log is quadratic (20,000 instances: minutes).
+        var decisionsByInstance = decisions.ToLookup(d => d["instanceId"]?.GetValue<string>() ?? "", StringComparer.Ordinal);
 
         var instances = new JsonArray();
         var observations = Observations(run.Fleet);
@@ -27,7 +29,7 @@ public static class RunSummary
         double totalWaste = 0, totalRunning = 0;
         foreach (var instance in run.Fleet.Instances)
         {
-            var mine = decisions.Where(d => d["instanceId"]?.GetValue<string>() == instance.Id).ToList();
+            var mine = decisionsByInstance[instance.Id].ToList();
             var optedIn = instance.Spec.Tags.TryGetValue(tagKey, out var v) && v.Equals("true", StringComparison.OrdinalIgnoreCase);
             var threshold = TimeSpan.FromMinutes(instance.Spec.Tags.TryGetValue(tagKey + ":IdleMinutes", out var t) && int.TryParse(t, CultureInfo.InvariantCulture, out var tm) ? tm : defaultMinutes);
             var stops = instance.Timeline.Where(c => c.State == "stopping").ToList();
@@ -133,6 +135,7 @@ public static class RunSummary
                 ["decisions"] = Counts(decisions, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
             },
             ["instances"] = instances,
+            ["probeRounds"] = ProbeRounds(run.Fleet, scenario.ClockScale),
             ["apiCalls"] = Object(run.Gate.Calls),
             ["apiCallsByFunction"] = Object(functionCalls.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary()),
             ["throttledCalls"] = Object(run.Gate.Throttled),
@@ -184,6 +187,69 @@ public static class RunSummary
                     (byInstance.TryGetValue(invocation.InstanceId, out var list) ? list : byInstance[invocation.InstanceId] = []).Add(at);
         foreach (var list in byInstance.Values) list.Sort();
         return byInstance;
+    }
+
+    /// <summary>
+    /// Per tick, the probe round as the lab drew it: the SSM delivery and execution latency of every invocation
+    /// (ssm.deliveryMs, ssm.executionMs: drawn at SendCommand), so a tick's floor can be computed from the slowest probe
+    /// actually simulated rather than the configured maximum. A tick's commands are told apart by the Comment the
+    /// function gives them ("AutoStop tick TIME"). Times are virtual (the lab clock is linear within a tick, so a real
+    /// moment maps to ObservedAt minus its real distance x clockScale); latencies are real milliseconds.
+    /// </summary>
+    private static JsonArray ProbeRounds(LabFleet fleet, double clockScale)
+    {
+        var rounds = new JsonArray();
+        foreach (var tick in fleet.Commands.All().GroupBy(c => c.Comment, StringComparer.Ordinal))
+        {
+            var commands = tick.OrderBy(c => c.RequestedAt).ToList();
+            var drawn = commands.SelectMany(c => c.Invocations.Select(v => (Command: c, Invocation: v))).ToList();
+            var delivery = drawn.Select(x => (x.Invocation.DeliveredAt - x.Command.RequestedAt).TotalMilliseconds).ToList();
+            var finished = drawn.Where(x => x.Invocation.FinishedAt is not null && x.Invocation.ObservedAt is not null).ToList();
+            var execution = finished.Select(x => (x.Invocation.FinishedAt!.Value - x.Invocation.DeliveredAt).TotalMilliseconds).ToList();
+            var probe = finished.Select(x => (x.Invocation.FinishedAt!.Value - x.Command.RequestedAt).TotalMilliseconds).ToList();
+            var round = new JsonObject
+            {
+                ["comment"] = tick.Key,
+                ["commands"] = commands.Count,
+                ["invocations"] = drawn.Count,
+                ["finished"] = finished.Count,
+                ["neverFinished"] = drawn.Count - finished.Count,
+                ["deliveryMs"] = Stats(delivery),
+                ["executionMs"] = Stats(execution),
+                // Send to finish of each invocation (delivery + execution): the slowest is the round's probe floor.
+                ["probeMs"] = Stats(probe),
+                ["slowestProbeMs"] = probe.Count > 0 ? Math.Round(probe.Max(), 1) : null,
+            };
+            if (finished.Count > 0)
+            {
+                // One finished invocation anchors real time to the tick's virtual time (linear within the tick).
+                var anchor = finished[0].Invocation;
+                DateTimeOffset Virtual(DateTimeOffset real) => anchor.ObservedAt!.Value + TimeSpan.FromTicks((long)((real - anchor.FinishedAt!.Value).Ticks * clockScale));
+                var lastFinish = finished.Max(x => x.Invocation.FinishedAt!.Value);
+                round["firstSendAt"] = PreciseTime(Virtual(commands[0].RequestedAt));
+                round["lastSendAt"] = PreciseTime(Virtual(commands[^1].RequestedAt));
+                round["lastFinishAt"] = PreciseTime(Virtual(lastFinish));
+                // Real milliseconds from the first SendCommand to the last invocation that finished.
+                round["roundMs"] = Math.Round((lastFinish - commands[0].RequestedAt).TotalMilliseconds, 1);
+                round["sendSpanMs"] = Math.Round((commands[^1].RequestedAt - commands[0].RequestedAt).TotalMilliseconds, 1);
+            }
+            rounds.Add(round);
+        }
+        return rounds;
+    }
+
+    private static JsonObject Stats(List<double> values)
+    {
+        if (values.Count == 0) return new JsonObject { ["count"] = 0 };
+        values.Sort();
+        return new JsonObject
+        {
+            ["count"] = values.Count,
+            ["min"] = Math.Round(values[0], 1),
+            ["mean"] = Math.Round(values.Average(), 1),
+            ["p50"] = Math.Round(values[(values.Count - 1) / 2], 1),
+            ["max"] = Math.Round(values[^1], 1),
+        };
     }
 
     /// <summary>The last look at the instance at or before <paramref name="stop"/>: the probe the stop was decided on.</summary>

@@ -17,7 +17,11 @@ public sealed class ProbeSchema
         Schema = JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    public static ProbeSchema Load(string path) => new(File.ReadAllText(path));
+    // JsonSchema.Net registers a schema's $id process-wide and refuses a second registration: one instance per file.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<ProbeSchema>> Loaded = new(StringComparer.Ordinal);
+
+    public static ProbeSchema Load(string path) =>
+        Loaded.GetOrAdd(Path.GetFullPath(path), full => new Lazy<ProbeSchema>(() => new ProbeSchema(File.ReadAllText(full)))).Value;
 
     /// <summary>The schema document itself (its properties, required list, ...).</summary>
     public JsonElement Schema { get; }
