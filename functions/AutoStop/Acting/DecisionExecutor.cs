@@ -218,11 +218,13 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
         _done.Add(record);
     }
 
-    /// <summary>Splits stops into those whose look is fresh enough to act on and those that are not.</summary>
+    /// <summary>Splits stops into those whose look is fresh enough to act on and those that are not. Fresh enough means the
+    /// stop should still land within the bound: the look's age now plus what a StopInstances call has taken this tick.</summary>
     private (List<DecisionRecord> Fresh, List<DecisionRecord> Stale) SplitByAge(IEnumerable<DecisionRecord> records)
     {
         var now = clock.GetUtcNow();
-        var bound = TimeSpan.FromSeconds(config.MaxObservationAgeSeconds);
+        var bound = TimeSpan.FromSeconds(config.MaxObservationAgeSeconds) - aws.Calls.Required("EC2:StopInstances");
+        if (bound < TimeSpan.Zero) bound = TimeSpan.Zero;
         var fresh = new List<DecisionRecord>();
         var stale = new List<DecisionRecord>();
         foreach (var record in records)

@@ -57,22 +57,28 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     {
         var reachable = await ManagedLinuxInstancesAsync(ids, request.TickTime, answers, cancellationToken);
 
-        var pending = new List<SentCommand>();
+        // Each command is polled on its own schedule from the moment it is out (first at about the time most answers took
+        // last tick, then backing off), and its answers are handed on as soon as its listing returns: however many
+        // commands a large fleet needs, an answer waits only for its own command's next listing, never for a whole round.
+        var firstWait = _typicalAnswer is { } typical ? Clamp(typical, request.FirstPoll, MaxFirstWait) : request.FirstPoll;
+        var polls = new List<Task>();
+        var answerTimes = new List<TimeSpan>();
         var refused = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
+        using var listing = new SemaphoreSlim(MaxConcurrentCalls);
         await Parallel.ForEachAsync(reachable.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
         {
             var (sent, notSent) = await SendAsync(batch, request, token);
-            lock (pending)
+            lock (polls)
             {
-                pending.AddRange(sent);
+                foreach (var command in sent)
+                    polls.Add(PollCommandAsync(command, request, firstWait, listing, answers, answerTimes, cancellationToken));
                 foreach (var (id, failure) in notSent) refused[id] = failure;
             }
         });
         if (refused.Count > 0) await AnswerRefusedAsync(refused, answers, cancellationToken);
-        // Instances get the answer timeout from the moment their commands are out, within the round's deadline.
-        var waitUntil = clock.GetUtcNow() + request.AnswerTimeout;
-        var firstWait = _typicalAnswer is { } typical ? Clamp(typical, request.FirstPoll, MaxFirstWait) : request.FirstPoll;
-        await PollAsync(pending, waitUntil < request.Deadline ? waitUntil : request.Deadline, firstWait, request.FirstPoll, answers, cancellationToken);
+        await Task.WhenAll(polls);
+        // Most answers' time (the 90th percentile) sets the next tick's first wait; a tick with none keeps the last one.
+        if (answerTimes.Count > 0) _typicalAnswer = answerTimes.Order().ElementAt((int)Math.Min(answerTimes.Count - 1, Math.Floor(answerTimes.Count * 0.9)));
     }
 
     private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
@@ -230,15 +236,18 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         return (result.Accepted.Select(a => a.Value).ToList(), result.Refused);
     }
 
-    private async Task PollAsync(List<SentCommand> commands, DateTimeOffset deadline, TimeSpan firstWait, TimeSpan firstPoll,
-        ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
+    /// <summary>Polls one command until every instance in it has answered or its time is up (the answer timeout from
+    /// when it was sent, within the round's deadline); at most <see cref="MaxConcurrentCalls"/> listings run at once.</summary>
+    private async Task PollCommandAsync(SentCommand command, ProbeRequest request, TimeSpan firstWait, SemaphoreSlim listing,
+        ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, List<TimeSpan> answerTimes, CancellationToken cancellationToken)
     {
-        var answerTimes = new List<TimeSpan>();
-        var open = commands.ToDictionary(c => c.CommandId, c => (Command: c, Waiting: new HashSet<string>(c.InstanceIds, StringComparer.Ordinal)), StringComparer.Ordinal);
+        var waitUntil = command.SentAt + request.AnswerTimeout;
+        var deadline = waitUntil < request.Deadline ? waitUntil : request.Deadline;
+        var waiting = new HashSet<string>(command.InstanceIds, StringComparer.Ordinal);
         var lastStatus = new Dictionary<string, string>(StringComparer.Ordinal);
         var wait = firstWait;
-        var next = firstPoll;
-        while (open.Count > 0)
+        var next = request.FirstPoll;
+        while (waiting.Count > 0)
         {
             var remaining = deadline - clock.GetUtcNow();
             if (remaining <= TimeSpan.Zero) break;
@@ -246,39 +255,30 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
             wait = next;
             next = TimeSpan.FromMilliseconds(Math.Min(next.TotalMilliseconds * PollBackoff, MaxPoll.TotalMilliseconds));
 
-            var rounds = new List<(string CommandId, List<CommandInvocation> Invocations, AwsFailure? Failure)>();
-            await Parallel.ForEachAsync(open.Keys.ToList(), Limited(cancellationToken), async (id, token) =>
-            {
-                var round = await ListAsync(id, token);
-                lock (rounds) rounds.Add(round);
-            });
+            await listing.WaitAsync(cancellationToken);
+            (string CommandId, List<CommandInvocation> Invocations, AwsFailure? Failure) round;
+            try { round = await ListAsync(command.CommandId, cancellationToken); }
+            finally { listing.Release(); }
+            // A failed listing is retried at the next poll; the instances stay unobserved if it never succeeds.
+            if (round.Failure is not null) continue;
             var finished = new List<ProbeAnswer>();
-            foreach (var (commandId, invocations, failure) in rounds)
+            foreach (var invocation in round.Invocations)
             {
-                // A failed listing is retried at the next round; the instances stay unobserved if it never succeeds.
-                if (failure is not null) continue;
-                var (command, waiting) = open[commandId];
-                foreach (var invocation in invocations)
-                {
-                    if (!waiting.Contains(invocation.InstanceId)) continue;
-                    lastStatus[invocation.InstanceId] = invocation.Status?.Value ?? "Pending";
-                    var answer = ToAnswer(invocation, command.CommandId, command.SentAt);
-                    if (answer is null) continue;
-                    finished.Add(answer);
-                    if (answer.Outcome.Status == ProbeStatus.Ok && answer.ObservedAt is { } seenAt) answerTimes.Add(seenAt - command.SentAt);
-                    waiting.Remove(invocation.InstanceId);
-                }
-                if (waiting.Count == 0) open.Remove(commandId);
+                if (!waiting.Contains(invocation.InstanceId)) continue;
+                lastStatus[invocation.InstanceId] = invocation.Status?.Value ?? "Pending";
+                var answer = ToAnswer(invocation, command.CommandId, command.SentAt);
+                if (answer is null) continue;
+                finished.Add(answer);
+                if (answer.Outcome.Status == ProbeStatus.Ok && answer.ObservedAt is { } seenAt) lock (answerTimes) answerTimes.Add(seenAt - command.SentAt);
+                waiting.Remove(invocation.InstanceId);
             }
             // Handed on at once: deciding and stopping these must not wait for slower instances.
             if (finished.Count > 0) await answers.WriteAsync(finished, cancellationToken);
         }
-        // Most answers' time (the 90th percentile) sets the next tick's first wait; a tick with none keeps the last one.
-        if (answerTimes.Count > 0) _typicalAnswer = answerTimes.Order().ElementAt((int)Math.Min(answerTimes.Count - 1, Math.Floor(answerTimes.Count * 0.9)));
-        var timedOut = open.Values.SelectMany(o => o.Waiting.Select(id => new ProbeAnswer(id, ProbeOutcome.Failure(ProbeStatus.TimedOut,
-            $"no answer before the probe deadline (last SSM status {lastStatus.GetValueOrDefault(id, "not yet listed")})",
-            o.Command.CommandId, lastStatus.GetValueOrDefault(id))))).ToList();
-        if (timedOut.Count > 0) await answers.WriteAsync(timedOut, cancellationToken);
+        if (waiting.Count > 0)
+            await answers.WriteAsync(waiting.Select(id => new ProbeAnswer(id, ProbeOutcome.Failure(ProbeStatus.TimedOut,
+                $"no answer before the probe deadline (last SSM status {lastStatus.GetValueOrDefault(id, "not yet listed")})",
+                command.CommandId, lastStatus.GetValueOrDefault(id)))).ToList(), cancellationToken);
     }
 
     private async Task<(string CommandId, List<CommandInvocation> Invocations, AwsFailure? Failure)> ListAsync(string commandId, CancellationToken cancellationToken)
