@@ -16,6 +16,8 @@ namespace AutoStop.Acting;
 /// </summary>
 public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, DecisionLog log, TimeProvider clock, DateTimeOffset now)
 {
+    // Batches of answers are acted on concurrently (TickRunner): the lists below are shared.
+    private readonly Lock _gate = new();
     private readonly List<DecisionRecord> _waiting = [];
     private readonly List<DecisionRecord> _done = [];
 
@@ -33,7 +35,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
     public void Record(DecisionRecord record)
     {
         if (record.Decision.StateChange.IsNone && !record.Decision.StopsInstance) Write(record);
-        else _waiting.Add(record);
+        else lock (_gate) _waiting.Add(record);
     }
 
     /// <summary>Stops what this batch decided to stop, now; the rest wait for <see cref="FinishAsync"/>.</summary>
@@ -58,7 +60,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
         }
 
         var (fresh, stale) = SplitByAge(stops);
-        foreach (var record in stale) _waiting.Add(StaleSkip(record));
+        lock (_gate) foreach (var record in stale) _waiting.Add(StaleSkip(record));
 
         // StoppedAt first: an instance AutoStop stops always carries it, even when the tick is cut short right after.
         var nowText = SettingValues.FormatTime(now);
@@ -79,46 +81,26 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
             else tagged.Add(record with { TagsWritten = [.. record.TagsWritten ?? [], StoppedAtKey] });
         }
 
-        // The intent tag took time: look at the ages again right before the stop.
-        var (toStop, staleNow) = SplitByAge(tagged);
-        var sentAt = clock.GetUtcNow();
-        var results = toStop.Count == 0 ? new Dictionary<string, StopResult>()
-            : await GuardStop(toStop, cancellationToken);
-
-        var undo = staleNow.Select(StaleSkip).ToList();
+        // Stops go out in chunks, a few at once (a slow or throttled StopInstances must not make the looks of the chunks
+        // behind it stale), each chunk's ages looked at again right before its call: the intent tag and earlier chunks took time.
+        var undo = new List<DecisionRecord>();
         var lines = new List<DecisionRecord>();
-        foreach (var record in toStop)
-        {
-            var age = (long)(sentAt - record.ObservedAt!.Value).TotalMilliseconds;
-            var result = results.TryGetValue(record.Instance.InstanceId, out var r) ? r
-                : new StopResult(false, false, new AwsFailure("EC2:StopInstances", "NoResult", "EC2 returned no result for this instance"));
-            if (result.Error is { Code: AwsCall.DeadlineCode, Message: AwsCall.CutShortMessage } cut)
+        await Parallel.ForEachAsync(tagged.Chunk(StopChunkSize), new ParallelOptions { MaxDegreeOfParallelism = StopChunksAtOnce, CancellationToken = cancellationToken },
+            async (chunk, token) =>
             {
-                // Sent, but cut short: EC2 may have stopped it. The line says so; StoppedAt stays, so the next tick knows either way.
-                DeadlineReached = true;
-                lines.Add(record with { ObservationAgeMs = age, ActionError = cut, Decision = record.Decision with {
-                    Message = record.Decision.Message + " StopInstances was cut short at the tick deadline: EC2 may or may not have stopped it; the next tick will see." } });
-            }
-            else if (result.Error is { } error)
-            {
-                log.Error(now, error, record.Instance.InstanceId, "Stopping the instance failed");
-                if (error.Code == AwsCall.DeadlineCode) DeadlineReached = true;
-                var reason = error.Code == AwsCall.DeadlineCode ? ReasonCodes.Deadline
-                    : AwsErrors.IsAccessDenied(error) ? ReasonCodes.AccessDenied : ReasonCodes.StopFailed;
-                undo.Add(Skipped(record, reason, $"{record.Decision.Message} EC2 refused the stop: {error.Code}: {error.Message}") with { ActionError = error, ObservationAgeMs = age });
-            }
-            else
-            {
-                var fellBack = result.HibernateFellBack;
-                lines.Add(record with
+                var (toStop, staleNow) = SplitByAge(chunk);
+                var sentAt = clock.GetUtcNow();
+                var results = toStop.Count == 0 ? new Dictionary<string, StopResult>() : await GuardStop(toStop, token);
+                lock (lines)
                 {
-                    ObservationAgeMs = age,
-                    Decision = fellBack ? record.Decision with { Action = DecisionAction.Stop, Message = record.Decision.Message + " EC2 refused hibernation for this instance, so it was stopped instead." } : record.Decision,
-                    Fallback = fellBack ? "hibernation-not-supported" : record.Fallback ?? record.Decision.Fallback,
-                });
-            }
-        }
-        foreach (var record in lines) Write(record);
+                    undo.AddRange(staleNow.Select(StaleSkip));
+                    var settled = new List<DecisionRecord>();
+                    foreach (var record in toStop) Settle(record, results, sentAt, settled, undo);
+                    // This chunk's stop lines go out now, before any other chunk or tag call can run into the deadline.
+                    foreach (var record in settled) Write(record);
+                    lines.AddRange(settled);
+                }
+            });
         await WriteStopReasonsAsync(lines.Where(r => r.ActionError is null).ToList(), cancellationToken);
 
         // Not stopped after all: take the intent tag back (best effort; a running instance with StoppedAt only resets its idle clock).
@@ -156,6 +138,42 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
         }
     }
 
+    /// <summary>Instances per StopInstances call from here, and such calls in flight at once.</summary>
+    public const int StopChunkSize = 100, StopChunksAtOnce = 4;
+
+    /// <summary>One stop's outcome: a line to write now (stopped, or sent and cut short), or a skip whose intent tag is undone.</summary>
+    private void Settle(DecisionRecord record, IReadOnlyDictionary<string, StopResult> results, DateTimeOffset sentAt, List<DecisionRecord> lines, List<DecisionRecord> undo)
+    {
+        var age = (long)(sentAt - record.ObservedAt!.Value).TotalMilliseconds;
+        var result = results.TryGetValue(record.Instance.InstanceId, out var r) ? r
+            : new StopResult(false, false, new AwsFailure("EC2:StopInstances", "NoResult", "EC2 returned no result for this instance"));
+        if (result.Error is { Code: AwsCall.DeadlineCode, Message: AwsCall.CutShortMessage } cut)
+        {
+            // Sent, but cut short: EC2 may have stopped it. The line says so; StoppedAt stays, so the next tick knows either way.
+            DeadlineReached = true;
+            lines.Add(record with { ObservationAgeMs = age, ActionError = cut, Decision = record.Decision with {
+                Message = record.Decision.Message + " StopInstances was cut short at the tick deadline: EC2 may or may not have stopped it; the next tick will see." } });
+        }
+        else if (result.Error is { } error)
+        {
+            log.Error(now, error, record.Instance.InstanceId, "Stopping the instance failed");
+            if (error.Code == AwsCall.DeadlineCode) DeadlineReached = true;
+            var reason = error.Code == AwsCall.DeadlineCode ? ReasonCodes.Deadline
+                : AwsErrors.IsAccessDenied(error) ? ReasonCodes.AccessDenied : ReasonCodes.StopFailed;
+            undo.Add(Skipped(record, reason, $"{record.Decision.Message} EC2 refused the stop: {error.Code}: {error.Message}") with { ActionError = error, ObservationAgeMs = age });
+        }
+        else
+        {
+            var fellBack = result.HibernateFellBack;
+            lines.Add(record with
+            {
+                ObservationAgeMs = age,
+                Decision = fellBack ? record.Decision with { Action = DecisionAction.Stop, Message = record.Decision.Message + " EC2 refused hibernation for this instance, so it was stopped instead." } : record.Decision,
+                Fallback = fellBack ? "hibernation-not-supported" : record.Fallback ?? record.Decision.Fallback,
+            });
+        }
+    }
+
     /// <summary>Writes the idle-state tag transitions of everything not yet written, one call per kind of change, then their lines.</summary>
     public async Task FinishAsync(CancellationToken cancellationToken)
     {
@@ -168,8 +186,12 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
             new(d => d.StateChange is { ClearIdleSince: true, ClearStoppedAt: false }, [IdleSinceKey], Set: false),
             new(d => d.StateChange is { ClearIdleSince: false, ClearStoppedAt: true }, [StoppedAtKey, StopReasonKey], Set: false),
         };
-        var records = _waiting.ToList();
-        _waiting.Clear();
+        List<DecisionRecord> records;
+        lock (_gate)
+        {
+            records = _waiting.ToList();
+            _waiting.Clear();
+        }
         var failedClears = new List<int>();
         foreach (var change in changes)
         {
@@ -215,7 +237,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
     private void Write(DecisionRecord record)
     {
         log.Decision(now, record);
-        _done.Add(record);
+        lock (_gate) _done.Add(record);
     }
 
     /// <summary>Splits stops into those whose look is fresh enough to act on and those that are not. Fresh enough means the

@@ -58,15 +58,28 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         }
 
         var history = await SessionHistoryAsync(toProbe.Count, now, cancellationToken);
-        await foreach (var answers in ProbeAsync(toProbe.Keys.ToList(), request, now, cancellationToken))
+        // Answers come a command's worth at a time; a few batches are acted on at once, so a slow or throttled stop never
+        // holds back (and makes stale) the looks behind it.
+        var acting = new List<Task>();
+        using (var slots = new SemaphoreSlim(DecisionExecutor.StopChunksAtOnce))
         {
-            var decided = new List<DecisionRecord>(answers.Count);
-            foreach (var answer in answers)
+            await foreach (var answers in ProbeAsync(toProbe.Keys.ToList(), request, now, cancellationToken))
             {
-                if (!toProbe.Remove(answer.InstanceId, out var target)) continue;
-                decided.Add(Decide(target.Instance, target.Settings, answer, history, now, dryRun));
+                var decided = new List<DecisionRecord>(answers.Count);
+                foreach (var answer in answers)
+                {
+                    if (!toProbe.Remove(answer.InstanceId, out var target)) continue;
+                    decided.Add(Decide(target.Instance, target.Settings, answer, history, now, dryRun));
+                }
+                if (decided.All(d => !d.Decision.StopsInstance))
+                {
+                    await executor.ActAsync(decided, cancellationToken); // nothing to stop: only recorded, at once
+                    continue;
+                }
+                await slots.WaitAsync(cancellationToken);
+                acting.Add(ActAsync(executor, decided, slots, cancellationToken));
             }
-            await executor.ActAsync(decided, cancellationToken);
+            await Task.WhenAll(acting);
         }
         // The probe runner answers for every id; this only guards against one that did not.
         foreach (var (instance, settings) in toProbe.Values)
@@ -81,6 +94,12 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
 
         return Finish(TickSummary.From(records, now, dryRun, stillStopped, config.ScheduleMinutes, executor.DeadlineReached,
             (long)clock.GetElapsedTime(started).TotalMilliseconds, aws.Calls));
+    }
+
+    private static async Task ActAsync(DecisionExecutor executor, List<DecisionRecord> decided, SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        try { await executor.ActAsync(decided, cancellationToken); }
+        finally { slots.Release(); }
     }
 
     /// <summary>Decides one observed instance. An unexpected error is that instance's skip (policy-error), never the tick's.</summary>
