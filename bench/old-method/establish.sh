@@ -5,7 +5,9 @@
 # bench/run.sh feeds these counts into the old method's model. Needs root (sshd, a throwaway user); logs in with a
 # throwaway key through its own AuthorizedKeysFile, so no password on the machine is touched.
 set -euo pipefail
-command -v /usr/sbin/sshd >/dev/null && command -v mosh-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server mosh >/dev/null; }
+if ! command -v /usr/sbin/sshd >/dev/null || ! command -v mosh-server >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server mosh >/dev/null
+fi
 DIR=$(mktemp -d /tmp/autostop-establish.XXXXXX)
 ASUSER=asold$$   # a throwaway user of its own, so it never meets another test's
 PIDS=()
@@ -83,11 +85,11 @@ measure ssm-session-worker 1 bash -c "exec -a ssm-session-worker sleep 20"
 boot=$(ssh -T "${SSH[@]}" "$ASUSER"@127.0.0.1 'LC_ALL=C.UTF-8 mosh-server new -s -i 127.0.0.1 -l LC_ALL=C.UTF-8' 2>&1 </dev/null) || true
 read -r MOSH_PORT MOSH_KEY_VALUE < <(printf '%s\n' "$boot" | awk '/^MOSH CONNECT/ { print $3, $4 }')
 MOSH_SERVER=$(printf '%s\n' "$boot" | sed -nE 's/.*detached, pid = ([0-9]+).*/\1/p')
-[ -n "${MOSH_PORT:-}" ] && [ -n "$MOSH_SERVER" ] || { echo "establish: mosh-server did not start: $boot" >&2; exit 1; }
+if [ -z "${MOSH_PORT:-}" ] || [ -z "$MOSH_SERVER" ]; then echo "establish: mosh-server did not start: $boot" >&2; exit 1; fi
 PIDS+=("$MOSH_SERVER")
 bash -c "tail -f $DIR/no-input | TERM=xterm LC_ALL=C.UTF-8 MOSH_KEY=$MOSH_KEY_VALUE script -qfc 'stty rows 24 cols 80; exec mosh-client 127.0.0.1 $MOSH_PORT' /dev/null >/dev/null 2>&1" &
 MOSH_CLIENT=$!; PIDS+=("$MOSH_CLIENT"); settle
-kill -0 "$MOSH_SERVER" 2>/dev/null && kill -0 "$MOSH_CLIENT" 2>/dev/null || { echo "establish: the mosh case ended before it was measured" >&2; exit 1; }
+if ! kill -0 "$MOSH_SERVER" 2>/dev/null || ! kill -0 "$MOSH_CLIENT" 2>/dev/null; then echo "establish: the mosh case ended before it was measured" >&2; exit 1; fi
 echo "mosh sessions=1 matches=$(( $(count "$MOSH_SERVER" "$MOSH_CLIENT") - base )) processes=\"$(titles "$MOSH_SERVER" "$MOSH_CLIENT")\""
 # script(1) outlives a TERM to its child, so the case's own processes get KILL after TERM.
 mosh_tree=$(descendants "$MOSH_CLIENT"; echo "$MOSH_CLIENT"; descendants "$MOSH_SERVER"; echo "$MOSH_SERVER")
