@@ -34,7 +34,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
     /// <summary>Writes the line of a decision that needs no action (screened out, not observed and nothing to store).</summary>
     public void Record(DecisionRecord record)
     {
-        if (record.Decision.StateChange.IsNone && !record.Decision.StopsInstance) Write(record);
+        if (record.Decision.StateChange.IsNone && !record.Decision.StopsInstance && record.Decision.Notice is null) Write(record);
         else lock (_gate) _waiting.Add(record);
     }
 
@@ -231,7 +231,51 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
                     Decision = records[i].Decision with { Message = records[i].Decision.Message + $" {IdleSinceKey} could not be removed, so it was set to the next tick's time instead (the idle clock cannot start before the next tick)." },
                 };
         }
+        await SendNoticesAsync(records, cancellationToken);
         foreach (var record in records) Write(record);
+    }
+
+    /// <summary>
+    /// The stop notice, one tick ahead, to the instances due to stop at the next tick whose people the policy ignores
+    /// (terminals idle past IgnoreIdleTerminalsAfter, uncounted tmux/screen): one SendCommand per 50 instances that share
+    /// the stop time and action (a tick's notices all share the stop time). Best effort after the tag writes: a notice
+    /// that cannot be sent is said in the line (warned false) and an error line, and never changes a decision.
+    /// </summary>
+    private async Task SendNoticesAsync(List<DecisionRecord> records, CancellationToken cancellationToken)
+    {
+        if (aws.Notices is not { } notices || config.NoticeDocument is not { } document) return;
+        var groups = Enumerable.Range(0, records.Count).Where(i => records[i].Decision.Notice is not null)
+            .GroupBy(i => (records[i].Decision.Notice!.StopAt, records[i].Decision.Notice!.Hibernate));
+        foreach (var group in groups)
+        {
+            var indexes = group.ToList();
+            var ids = indexes.Select(i => records[i].Instance.InstanceId).ToList();
+            var (stopAt, hibernate) = group.Key;
+            IReadOnlyDictionary<string, AwsFailure> failures;
+            if (aws.Calls.TimeLeft < aws.Calls.Required("SSM:SendCommand"))
+            {
+                var late = new AwsFailure("SSM:SendCommand", AwsCall.DeadlineCode, "the tick deadline was too close to send the stop notice");
+                failures = ids.ToDictionary(id => id, _ => late);
+            }
+            else
+            {
+                var request = new NoticeRequest(document, config.NoticeDocumentVersion, stopAt, hibernate, $"AutoStop notice: {(hibernate ? "hibernate" : "stop")} at {SettingValues.FormatTime(stopAt)}");
+                failures = await Guard(() => notices.SendAsync(ids, request, cancellationToken), indexes.Select(i => records[i]).ToList(), "SSM:SendCommand");
+            }
+            foreach (var failed in failures.GroupBy(f => f.Value))
+                log.Error(now, failed.Key, failed.Count() == 1 ? failed.First().Key : null,
+                    $"The stop notice could not be sent to {failed.Count()} instance(s) ({string.Join(", ", failed.Select(f => f.Key).Take(5))}{(failed.Count() > 5 ? ", ..." : "")})");
+            foreach (var i in indexes)
+            {
+                var record = records[i];
+                var notice = record.Decision.Notice!;
+                var sent = !failures.TryGetValue(record.Instance.InstanceId, out var failure);
+                var note = sent
+                    ? $" A notice of the {(hibernate ? "hibernation" : "stop")} at {SettingValues.FormatTime(stopAt)} went to its {notice.Audience}."
+                    : $" The notice of the {(hibernate ? "hibernation" : "stop")} at {SettingValues.FormatTime(stopAt)} could not be sent ({failure!.Code}).";
+                records[i] = record with { Warned = sent, Decision = record.Decision with { Message = record.Decision.Message + note } };
+            }
+        }
     }
 
     private void Write(DecisionRecord record)

@@ -32,6 +32,8 @@ internal static class AwsErrors
         "InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable", "Unavailable", "NetworkError", "ClientError",
         "Timeout", "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "UnrecognizedClientException",
         "RequestExpired", AwsCall.DeadlineCode,
+        // SendCommand's document and parameters are the same for every instance named: never split over them.
+        "InvalidDocument", "InvalidDocumentVersion", "InvalidParameters",
     };
 
     /// <summary>IAM refused an action on the resources named (one of them, when the call named several).</summary>

@@ -75,5 +75,16 @@ public interface IInstanceActions
     Task<IReadOnlyDictionary<string, AwsFailure>> RemoveTagsAsync(IReadOnlyList<string> instanceIds, IReadOnlyList<string> keys, CancellationToken cancellationToken);
 }
 
-/// <summary>The seams a tick talks to AWS through.</summary>
-public sealed record AwsPorts(IInstanceInventory Inventory, IProbeRunner Probes, ISessionHistory Sessions, IInstanceActions Actions, ApiCallLog Calls);
+/// <summary>A stop notice for some instances: the document (and version, null for the default) and what it says.</summary>
+public sealed record NoticeRequest(string DocumentName, string? DocumentVersion, DateTimeOffset StopAt, bool Hibernate, string Comment);
+
+/// <summary>Writes the stop notice to instances' ignored terminals and tmux clients (through SSM). Failures come back per
+/// instance; one instance's refusal never keeps the notice from the others.</summary>
+public interface IStopNotices
+{
+    Task<IReadOnlyDictionary<string, AwsFailure>> SendAsync(IReadOnlyList<string> instanceIds, NoticeRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>The seams a tick talks to AWS through. <paramref name="Notices"/>: null when stop notices are not wired.</summary>
+public sealed record AwsPorts(IInstanceInventory Inventory, IProbeRunner Probes, ISessionHistory Sessions, IInstanceActions Actions, ApiCallLog Calls,
+    IStopNotices? Notices = null);

@@ -17,7 +17,7 @@ namespace AutoStop.Aws;
 public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLog calls, TimeProvider clock, string tagKey = "AutoStop") : IProbeRunner
 {
     /// <summary>SendCommand's InstanceIds limit, and DescribeInstanceInformation's page size.</summary>
-    public const int SendBatchSize = 50;
+    public const int SendBatchSize = SsmCommands.MaxInstancesPerCommand;
 
     /// <summary>Poll interval growth and cap: quick answers are seen quickly, slow ones cost few calls, and no answer
     /// waits longer than the cap to be acted on.</summary>
@@ -206,34 +206,25 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
 
     private sealed record SentCommand(string CommandId, IReadOnlyList<string> InstanceIds, DateTimeOffset SentAt);
 
-    /// <summary>Sends one batch; SSM refuses the whole call for one id it will not run on (InvalidInstanceId: the agent
-    /// lost its registration since the look-up; AccessDeniedException: IAM's tag condition refuses one instance), so the
-    /// batch is isolated and the other instances are still probed in this tick. Returns what was sent and what was refused.</summary>
+    /// <summary>Sends one batch, isolated (<see cref="SsmCommands"/>): the other instances are still probed in this tick
+    /// when SSM refuses one. Returns what was sent and what was refused.</summary>
     private async Task<(IReadOnlyList<SentCommand> Sent, IReadOnlyDictionary<string, AwsFailure> Refused)> SendAsync(string[] batch, ProbeRequest request,
         CancellationToken cancellationToken)
     {
         // SSM counts its timeout from delivery; never less than its minimum of 30 s, never much past our own deadline.
         var timeout = (int)Math.Clamp(Math.Ceiling(request.AnswerTimeout.TotalSeconds), 30, 2_592_000);
-        var result = await BatchIsolation.RunAsync(batch, "SSM:SendCommand", calls, async part =>
+        var result = await SsmCommands.SendIsolatedAsync(ssm, calls, batch, part => new SendCommandRequest
         {
-            var send = new SendCommandRequest
-            {
-                DocumentName = request.DocumentName,
-                DocumentVersion = request.DocumentVersion,
-                InstanceIds = [.. part],
-                TimeoutSeconds = timeout,
-                MaxConcurrency = SendBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MaxErrors = "100%",
-                Comment = request.Comment.Length > 100 ? request.Comment[..100] : request.Comment,
-            };
-            try
-            {
-                var response = await calls.InvokeAsync("SSM:SendCommand", token => ssm.SendCommandAsync(send, token), cancellationToken);
-                return (new SentCommand(response.Command.CommandId, part, clock.GetUtcNow()), (AwsFailure?)null);
-            }
-            catch (AwsCallException e) { return (null, e.Failure); }
-        });
-        return (result.Accepted.Select(a => a.Value).ToList(), result.Refused);
+            DocumentName = request.DocumentName,
+            DocumentVersion = request.DocumentVersion,
+            InstanceIds = [.. part],
+            TimeoutSeconds = timeout,
+            MaxConcurrency = SendBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            MaxErrors = "100%",
+            Comment = SsmCommands.Comment(request.Comment),
+        }, cancellationToken);
+        var sentAt = clock.GetUtcNow();
+        return (result.Accepted.Select(a => new SentCommand(a.Value, a.Items, sentAt)).ToList(), result.Refused);
     }
 
     /// <summary>Polls one command until every instance in it has answered or its time is up (the answer timeout from

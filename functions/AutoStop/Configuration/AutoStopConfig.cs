@@ -21,6 +21,10 @@ public sealed partial record AutoStopConfig
     public int ProbeTimeoutSeconds { get; init; } = 30;
     /// <summary>SendCommand's DocumentVersion: a version number, $DEFAULT or $LATEST; null: none sent, so SSM runs the default version.</summary>
     public string? ProbeDocumentVersion { get; init; }
+    /// <summary>The SSM document that writes the stop notice to terminals one tick ahead; null: no notices.</summary>
+    public string? NoticeDocument { get; init; }
+    /// <summary>SendCommand's DocumentVersion for the notice document; null: its default version.</summary>
+    public string? NoticeDocumentVersion { get; init; }
     /// <summary>A stop is never sent on a look (probe observation) older than this.</summary>
     public int MaxObservationAgeSeconds { get; init; } = 10;
     /// <summary>How far a payload's time may be from the clock; see <see cref="EventMaxSkew"/>.</summary>
@@ -55,6 +59,8 @@ public sealed partial record AutoStopConfig
         new("AUTOSTOP_DRY_RUN", "false", "true: decide and log (would-stop) but never stop."),
         new("AUTOSTOP_PROBE_DOCUMENT", "AutoStop-SessionProbe", "Name of the SSM Command document that runs the probe."),
         new("AUTOSTOP_PROBE_DOCUMENT_VERSION", "$DEFAULT", "Version of the probe document SendCommand runs: a version number, $DEFAULT or $LATEST (unset: the document's default version)."),
+        new("AUTOSTOP_NOTICE_DOCUMENT", "off", "Name of the SSM Command document that writes the stop notice to ignored terminals and tmux clients one tick ahead, or off (the template sets it)."),
+        new("AUTOSTOP_NOTICE_DOCUMENT_VERSION", "$DEFAULT", "Version of the notice document: a version number, $DEFAULT or $LATEST (unset: its default version)."),
         new("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "30", "How long a tick waits for probe results (5 to 120)."),
         new("AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS", "10", "A stop is never sent on a probe observation older than this many seconds (1 to 60)."),
         new("AUTOSTOP_EVENT_MAX_SKEW_MINUTES", "auto", "How far a payload's time may be from the clock, either way: auto (the larger of 15 and two schedule periods), minutes 1 to 10080, or off."),
@@ -122,6 +128,20 @@ public sealed partial record AutoStopConfig
             // botocore ssm DocumentVersion pattern: ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$), case-sensitive.
             if (DocumentVersion().IsMatch(version)) config = config with { ProbeDocumentVersion = version };
             else errors.Add($"AUTOSTOP_PROBE_DOCUMENT_VERSION='{version}' is not allowed: use a version number (1, 2, ...), $DEFAULT or $LATEST, or leave it unset.");
+        }
+
+        var notice = Raw("AUTOSTOP_NOTICE_DOCUMENT");
+        if (notice is not null && !notice.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            if (DocumentName().IsMatch(notice)) config = config with { NoticeDocument = notice };
+            else errors.Add($"AUTOSTOP_NOTICE_DOCUMENT='{notice}' is not an SSM document name: use 3 to 128 letters, digits, _ - . (or a document ARN), or off.");
+        }
+
+        var noticeVersion = Raw("AUTOSTOP_NOTICE_DOCUMENT_VERSION");
+        if (noticeVersion is not null)
+        {
+            if (DocumentVersion().IsMatch(noticeVersion)) config = config with { NoticeDocumentVersion = noticeVersion };
+            else errors.Add($"AUTOSTOP_NOTICE_DOCUMENT_VERSION='{noticeVersion}' is not allowed: use a version number (1, 2, ...), $DEFAULT or $LATEST, or leave it unset.");
         }
 
         var skew = Raw("AUTOSTOP_EVENT_MAX_SKEW_MINUTES");

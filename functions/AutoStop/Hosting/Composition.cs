@@ -24,7 +24,8 @@ public static class Composition
             new SsmProbeRunner(ssm, calls, TimeProvider.System, config.TagKey),
             new SsmSessionHistory(ssm, calls),
             new Ec2InstanceActions(ec2, calls),
-            calls);
+            calls,
+            new SsmStopNotices(ssm, calls));
         var sink = new JsonLineSink(stdout);
         return new TickRunner(config, ports, new DecisionLog(sink), new EmfMetrics(sink, config.MetricNamespace), TimeProvider.System);
     }

@@ -49,9 +49,20 @@ public sealed record Decision(
     /// <summary>Started again within <see cref="IdlePolicy.QuickRestartWindow"/> of AutoStop's stop: the stop was probably unwelcome.</summary>
     public bool QuickRestart => RestartedAfterSeconds is { } s && s <= (long)IdlePolicy.QuickRestartWindow.TotalSeconds;
 
+    /// <summary>For an instance due to stop at the next tick while someone is on it in a way the policy ignores: the notice
+    /// to write to those terminals now (null otherwise).</summary>
+    public StopNotice? Notice { get; init; }
+
     /// <summary>For a stop: KEY:StopReason's value (short; what a person needs later: what, how long idle since when, threshold).</summary>
     public string? StopReasonText { get; init; }
 
     public static Decision Skip(string reason, string message, long thresholdSeconds, IdleStateChange? change = null) =>
         new(DecisionAction.Skip, reason, message, null, thresholdSeconds, change ?? IdleStateChange.None);
 }
+
+/// <summary>
+/// A warning one tick ahead: the instance will be stopped (or hibernated) at <paramref name="StopAt"/> unless someone
+/// uses it, and people are still on it in ways the policy does not count (<paramref name="Audience"/>, e.g. "2 terminals
+/// idle past IgnoreIdleTerminalsAfter"), so they are told where they are, with the command that keeps it up.
+/// </summary>
+public sealed record StopNotice(DateTimeOffset StopAt, bool Hibernate, string Audience);

@@ -19,9 +19,10 @@ public sealed record ActivityEvidence(DateTimeOffset? LastSsmSessionEnd = null, 
     public static readonly ActivityEvidence None = new();
 }
 
-/// <summary>Everything the policy looks at for one screened, running instance.</summary>
+/// <summary>Everything the policy looks at for one screened, running instance. <paramref name="NextTickIn"/>: the schedule
+/// period, when known: an instance that will reach its threshold by then, with people on it the policy ignores, gets a notice.</summary>
 public sealed record PolicyInput(InstanceRecord Instance, InstanceSettings Settings, ProbeOutcome Probe, DateTimeOffset Now, bool DryRun,
-    ActivityEvidence? Evidence = null);
+    ActivityEvidence? Evidence = null, TimeSpan? NextTickIn = null);
 
 /// <summary>
 /// The idle policy: one pure function, no I/O, no clock. Instance, settings, probe result, stored idle state, other
@@ -58,7 +59,7 @@ public static class IdlePolicy
 
     private static Decision DecideCore(PolicyInput input)
     {
-        var (instance, settings, probe, now, dryRun, evidence) = input;
+        var (instance, settings, probe, now, dryRun, evidence, nextTickIn) = input;
         evidence ??= ActivityEvidence.None;
         var threshold = settings.ThresholdSeconds;
 
@@ -124,17 +125,24 @@ public static class IdlePolicy
             return new Decision(DecisionAction.Keep, ReasonCodes.BootGrace,
                 $"Started {Minutes(Seconds(now - launched))} ago, within the {Minutes(threshold)} boot grace.{stateNote}", idleSeconds, threshold, idleChange);
 
+        // Hibernation only where EC2 says it is configured; elsewhere EC2 would refuse it, so it is a plain stop, said so.
+        var hibernate = settings.Action == StopAction.Hibernate && instance.HibernationConfigured;
         if (idleSeconds < threshold)
-            return new Decision(DecisionAction.Keep, ReasonCodes.IdleBelowThreshold,
+        {
+            var below = new Decision(DecisionAction.Keep, ReasonCodes.IdleBelowThreshold,
                 $"No sessions; idle {Minutes(idleSeconds)} of {Minutes(threshold)} ({startNote}).{stateNote}", idleSeconds, threshold, idleChange);
+            // Due at the next tick, and people are on it in ways that do not count: tell them now, where they are. Not in a
+            // dry run (it acts on nothing), and only when the next tick is known.
+            if (!dryRun && nextTickIn is { } period && idleSeconds + Seconds(period) >= threshold && IgnoredPresence(report, settings) is { } audience)
+                return below with { Notice = new StopNotice(now + period, hibernate, audience) };
+            return below;
+        }
 
         if (!evidence.SessionHistoryKnown)
             return Decision.Skip(ReasonCodes.NoSessionHistory,
                 $"Idle {Minutes(idleSeconds)} by what the probe saw, but Session Manager's session history could not be read this tick, so a session since the last tick cannot be ruled out; left running.",
                 threshold, idleChange) with { IdleSeconds = idleSeconds };
 
-        // Hibernation only where EC2 says it is configured; elsewhere EC2 would refuse it, so it is a plain stop, said so.
-        var hibernate = settings.Action == StopAction.Hibernate && instance.HibernationConfigured;
         var fallback = settings.Action == StopAction.Hibernate && !hibernate ? "hibernation-not-configured" : null;
         var what = hibernate ? "hibernate" : fallback is null ? "stop" : "stop (hibernation is not configured on this instance, so a plain stop)";
         if (dryRun)
@@ -146,14 +154,26 @@ public static class IdlePolicy
             $"Idle {Minutes(idleSeconds)} (threshold {Minutes(threshold)}, {startNote}): {what}.", idleSeconds, threshold, idleChange)
         {
             Fallback = fallback,
-            StopReasonText = StopReasonText(hibernate ? "hibernate" : "stop", idleSeconds, now.AddSeconds(-idleSeconds), threshold),
+            StopReasonText = StopReasonText(hibernate ? "hibernate" : "stop", idleSeconds, threshold),
         };
     }
 
-    /// <summary>KEY:StopReason: at most 256 characters (EC2's value limit) of letters, digits, spaces and : / - . only (the
-    /// characters every AWS tagging API accepts), e.g. "stop: idle 17 min since 2026-11-23T09:48:00Z / threshold 15 min".</summary>
-    internal static string StopReasonText(string action, long idleSeconds, DateTimeOffset idleStart, long thresholdSeconds) =>
-        $"{action}: idle {Minutes(idleSeconds)} since {SettingValues.FormatTime(idleStart)} / threshold {Minutes(thresholdSeconds)}";
+    /// <summary>KEY:StopReason: at most 256 characters (EC2's value limit) of letters, digits, spaces and : / - + . only
+    /// (characters every AWS tagging API accepts), e.g. "stop: idle 15+ min / threshold 15 min". The idle time is rounded
+    /// down to a coarse step (5 min, then hours, then days) because CreateTags sets one value for all the instances it
+    /// names: exact per-instance times would cost a call per stopped instance, steps cost a few per tick. KEY:StoppedAt
+    /// says when; the decision line has the exact figures.</summary>
+    internal static string StopReasonText(string action, long idleSeconds, long thresholdSeconds) =>
+        $"{action}: idle {IdleStep(idleSeconds)} / threshold {Minutes(thresholdSeconds)}";
+
+    /// <summary>"15+ min", "3+ h", "4+ days": at least this long, in steps few enough that a tick's stops share a handful of values.</summary>
+    internal static string IdleStep(long idleSeconds)
+    {
+        var minutes = Math.Max(0, idleSeconds) / 60;
+        if (minutes < 120) return $"{minutes / 5 * 5}+ min";
+        if (minutes < 48 * 60) return $"{minutes / 60}+ h";
+        return $"{minutes / (24 * 60)}+ days";
+    }
 
     /// <summary>Why a signal the settings rely on is unknown this tick, or null when every one they use was read.</summary>
     public static string? UnknownSignal(ProbeReport report, InstanceSettings settings)
@@ -176,6 +196,19 @@ public static class IdlePolicy
     }
 
     private const string IdleSinceTagName = "IdleSince";
+
+    /// <summary>People on an idle instance in ways the policy does not count, or null: terminals all idle past
+    /// IgnoreIdleTerminalsAfter (what <see cref="Activity"/> drops), and tmux/screen sessions when they do not count.</summary>
+    public static string? IgnoredPresence(ProbeReport report, InstanceSettings settings)
+    {
+        var parts = new List<string>();
+        var terminals = report.SshSessions + report.RemoteShellSessions;
+        if (settings.IgnoreIdleTerminalsAfterMinutes is { } limit && terminals > 0)
+            parts.Add($"{Plural(terminals, "terminal")} idle past IgnoreIdleTerminalsAfter ({Minutes(limit * 60L)})");
+        if (!settings.CountMultiplexers && report.MultiplexerSessions > 0)
+            parts.Add($"{Plural(report.MultiplexerSessions, "tmux/screen session")} (not counted)");
+        return parts.Count == 0 ? null : string.Join(" and ", parts);
+    }
 
     /// <summary>The first thing that makes the instance count as in use, or null when idle.</summary>
     public static (string Reason, string Message)? Activity(ProbeReport report, InstanceSettings settings)

@@ -104,7 +104,7 @@ public static class InstanceSettingsReader
             (v, s) => SettingValues.TryParseOptionalPercent(v, out var g) ? s with { BusyGpuPercent = g } : null),
         [BusyProcessesTag] = new(SettingValues.ProcessNamesAllowed,
             (v, s) => SettingValues.TryParseOptionalProcessNames(v, out var n) ? s with { BusyProcesses = n } : null),
-        [StopReasonTag] = new("text written by AutoStop when it stopped the instance (e.g. 'stop: idle 17 min since 2026-11-23T09:48:00Z / threshold 15 min'); remove the tag",
+        [StopReasonTag] = new("text written by AutoStop when it stopped the instance (e.g. 'stop: idle 15+ min / threshold 15 min'); remove the tag",
             (v, s) => v.Length > 0 ? s with { StopReason = v } : null),
     };
 

@@ -83,6 +83,11 @@ public sealed class DecisionLog(JsonLineSink sink)
                 w.WriteNumber("restartedAfterSeconds", restarted);
                 if (decision.QuickRestart) w.WriteBoolean("quickRestart", true);
             }
+            if (record.Warned is { } warned)
+            {
+                w.WriteBoolean("warned", warned);
+                if (decision.Notice is { } notice) w.WriteString("stopAt", SettingValues.FormatTime(notice.StopAt));
+            }
             if (fallback is not null) w.WriteString("fallback", fallback);
             if (actionError is not null)
             {
@@ -133,6 +138,7 @@ public sealed class DecisionLog(JsonLineSink sink)
             w.WriteEndObject();
             w.WriteNumber("isolationCalls", summary.IsolationCalls);
             w.WriteNumber("quickRestarts", summary.QuickRestarts);
+            w.WriteNumber("warned", summary.Warned);
         });
 
     internal static string ProbeStatusName(ProbeStatus status) => status switch

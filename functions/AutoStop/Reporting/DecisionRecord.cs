@@ -10,6 +10,8 @@ namespace AutoStop.Reporting;
 /// <param name="ProbeWarning">What the probe wrote on stderr, if anything (reported, not a failure).</param>
 /// <param name="ObservationAgeMs">For a stop: how old the look was when StopInstances was sent.</param>
 /// <param name="LastSsmSessionEnd">End of the instance's last Session Manager session, when SSM listed one.</param>
+/// <param name="Warned">For a decision with a stop notice: true when SSM took the notice for the instance, false when it
+/// could not be sent (an error line says why); null when there was none to send.</param>
 public sealed record DecisionRecord(
     InstanceRecord Instance,
     Decision Decision,
@@ -22,4 +24,5 @@ public sealed record DecisionRecord(
     DateTimeOffset? ObservedAt = null,
     string? ProbeWarning = null,
     long? ObservationAgeMs = null,
-    DateTimeOffset? LastSsmSessionEnd = null);
+    DateTimeOffset? LastSsmSessionEnd = null,
+    bool? Warned = null);

@@ -37,6 +37,9 @@ public sealed record TickSummary(
     /// the restart (the false-stop rate, issue 13).</summary>
     public int QuickRestarts { get; init; }
 
+    /// <summary>Instances whose ignored terminals got the stop notice this tick (due to stop at the next one).</summary>
+    public int Warned { get; init; }
+
     public static TickSummary Empty(DateTimeOffset now, bool dryRun, bool completed, long durationMs, ApiCallLog calls) =>
         new(now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dryRun, false, completed, durationMs, calls.Snapshot(), calls.IsolationTotal);
 
@@ -65,6 +68,7 @@ public sealed record TickSummary(
         IsolationCalls: calls.IsolationTotal)
     {
         QuickRestarts = records.Count(r => r.Decision.QuickRestart),
+        Warned = records.Count(r => r.Warned == true),
     };
 
     /// <summary>Observed in use (or about to be): the tick saw someone or something at work.</summary>

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using AutoStop.Acting;
 using AutoStop.Aws;
 using AutoStop.Configuration;
@@ -23,6 +24,9 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
     /// tick after it. Lambda keeps a warm process between ticks, so this usually survives; it only ever moves the idle
     /// clock later, so losing it is never unsafe.</summary>
     private readonly Dictionary<string, DateTimeOffset> _lastSeenInUse = new(StringComparer.Ordinal);
+
+    /// <summary>How far ahead a stop notice goes: one schedule period, when notices can be sent at all.</summary>
+    private TimeSpan? NoticeLead => config.NoticeDocument is not null && aws.Notices is not null ? TimeSpan.FromMinutes(config.ScheduleMinutes) : null;
 
     public async Task<TickOutcome> RunTickAsync(TickRequest request, CancellationToken cancellationToken)
     {
@@ -58,29 +62,32 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         }
 
         var history = await SessionHistoryAsync(toProbe.Count, now, cancellationToken);
-        // Answers come a command's worth at a time; a few batches are acted on at once, so a slow or throttled stop never
-        // holds back (and makes stale) the looks behind it.
-        var acting = new List<Task>();
-        using (var slots = new SemaphoreSlim(DecisionExecutor.StopChunksAtOnce))
+        // Answers come a command's worth at a time. Their stops go to a queue that a few actors drain, each taking
+        // everything queued so far: a slow or throttled stop never holds back (and makes stale) the looks behind it, and
+        // when stops come faster than AWS takes them, they share calls instead of queueing one call per batch of answers.
+        var stopQueue = Channel.CreateUnbounded<List<DecisionRecord>>(new UnboundedChannelOptions { SingleReader = true });
+        var stopping = DrainStopsAsync(executor, stopQueue.Reader, cancellationToken);
+        try
         {
             await foreach (var answers in ProbeAsync(toProbe.Keys.ToList(), request, now, cancellationToken))
             {
                 var decided = new List<DecisionRecord>(answers.Count);
+                var stops = new List<DecisionRecord>();
                 foreach (var answer in answers)
                 {
                     if (!toProbe.Remove(answer.InstanceId, out var target)) continue;
-                    decided.Add(Decide(target.Instance, target.Settings, answer, history, now, dryRun));
+                    var record = Decide(target.Instance, target.Settings, answer, history, now, dryRun);
+                    (record.Decision.StopsInstance ? stops : decided).Add(record);
                 }
-                if (decided.All(d => !d.Decision.StopsInstance))
-                {
-                    await executor.ActAsync(decided, cancellationToken); // nothing to stop: only recorded, at once
-                    continue;
-                }
-                await slots.WaitAsync(cancellationToken);
-                acting.Add(ActAsync(executor, decided, slots, cancellationToken));
+                if (stops.Count > 0) stopQueue.Writer.TryWrite(stops);  // a batch's stops stay together
+                await executor.ActAsync(decided, cancellationToken); // nothing to stop: only recorded, at once
             }
-            await Task.WhenAll(acting);
         }
+        finally
+        {
+            stopQueue.Writer.TryComplete();
+        }
+        await stopping;
         // The probe runner answers for every id; this only guards against one that did not.
         foreach (var (instance, settings) in toProbe.Values)
             executor.Record(Decide(instance, settings, new ProbeAnswer(instance.InstanceId,
@@ -96,11 +103,33 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
             (long)clock.GetElapsedTime(started).TotalMilliseconds, aws.Calls));
     }
 
-    private static async Task ActAsync(DecisionExecutor executor, List<DecisionRecord> decided, SemaphoreSlim slots, CancellationToken cancellationToken)
+    /// <summary>Stops are acted on by up to <see cref="DecisionExecutor.StopChunksAtOnce"/> actors at once; each takes what
+    /// is queued when it starts (up to <see cref="MaxStopsPerAct"/>), so the time a stop waits is at most one act.</summary>
+    private static async Task DrainStopsAsync(DecisionExecutor executor, ChannelReader<List<DecisionRecord>> queue, CancellationToken cancellationToken)
     {
-        try { await executor.ActAsync(decided, cancellationToken); }
-        finally { slots.Release(); }
+        var acting = new List<Task>();
+        using var slots = new SemaphoreSlim(DecisionExecutor.StopChunksAtOnce);
+        while (await queue.WaitToReadAsync(CancellationToken.None))
+        {
+            await slots.WaitAsync(cancellationToken);
+            var taken = new List<DecisionRecord>();
+            while (taken.Count < MaxStopsPerAct && queue.TryPeek(out var next) && (taken.Count == 0 || taken.Count + next.Count <= MaxStopsPerAct)
+                   && queue.TryRead(out var batch))
+                taken.AddRange(batch);
+            if (taken.Count == 0) { slots.Release(); continue; }
+            acting.Add(ActAsync(taken));
+        }
+        await Task.WhenAll(acting);
+
+        async Task ActAsync(List<DecisionRecord> stops)
+        {
+            try { await executor.ActAsync(stops, cancellationToken); }
+            finally { slots.Release(); }
+        }
     }
+
+    /// <summary>CreateTags takes up to 1,000 resource ids (../shared/aws-notes.md): one act's intent tag is one call.</summary>
+    private const int MaxStopsPerAct = 1000;
 
     /// <summary>Decides one observed instance. An unexpected error is that instance's skip (policy-error), never the tick's.</summary>
     private DecisionRecord Decide(InstanceRecord instance, InstanceSettings settings, ProbeAnswer answer, SessionHistory? history, DateTimeOffset now, bool dryRun)
@@ -114,7 +143,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         Decision decision;
         try
         {
-            decision = IdlePolicy.Decide(new PolicyInput(instance, settings, answer.Outcome, now, dryRun, evidence));
+            decision = IdlePolicy.Decide(new PolicyInput(instance, settings, answer.Outcome, now, dryRun, evidence, NoticeLead));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -248,18 +248,29 @@ public class SignalPolicyTests
     {
         var decision = Decide(Instance(tags: ("AutoStop:IdleSince", Ago(17))), Signals());
         Assert.Equal(DecisionAction.Stop, decision.Action);
-        Assert.Equal($"stop: idle 17 min since {Ago(17)} / threshold 15 min", decision.StopReasonText);
+        Assert.Equal("stop: idle 15+ min / threshold 15 min", decision.StopReasonText);
         // The characters every AWS tagging API accepts, and EC2's 256-character limit.
-        Assert.Matches(@"^[A-Za-z0-9 :/\-.]{1,256}$", decision.StopReasonText!);
+        Assert.Matches(@"^[A-Za-z0-9 :/\-.+]{1,256}$", decision.StopReasonText!);
         Assert.Null(Decide(Instance(tags: ("AutoStop:IdleSince", Ago(5))), Signals()).StopReasonText);
     }
 
     [Fact]
     public void TheLongestStopReasonFitsATagValue()
     {
-        var longest = IdlePolicy.StopReasonText("hibernate", 10080 * 60L + 59 * 60 + 59, DateTimeOffset.MaxValue.AddDays(-1), 10080 * 60L);
+        var longest = IdlePolicy.StopReasonText("hibernate", long.MaxValue, 10080 * 60L);
         Assert.InRange(longest.Length, 1, InstanceSettingsReader.MaxTagValueLength);
     }
+
+    [Theory]
+    [InlineData(0, "0+ min")]
+    [InlineData(17 * 60, "15+ min")]
+    [InlineData(119 * 60 + 59, "115+ min")]
+    [InlineData(120 * 60, "2+ h")]
+    [InlineData(47 * 3600 + 3599, "47+ h")]
+    [InlineData(48 * 3600, "2+ days")]
+    [InlineData(-5, "0+ min")]
+    public void StopReasonIdleTimeGoesInCoarseSteps(long idleSeconds, string expected) =>
+        Assert.Equal(expected, IdlePolicy.IdleStep(idleSeconds));
 
     [Fact]
     public void TheTagLimitCountsAllThreeStateTags()

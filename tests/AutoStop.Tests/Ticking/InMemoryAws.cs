@@ -10,7 +10,7 @@ namespace AutoStop.Tests.Ticking;
 /// moto and the lab). Tags and states change as EC2 would, so several ticks can run in a row. Failures are per instance,
 /// as the isolating adapters report them.
 /// </summary>
-internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceActions, ISessionHistory
+internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceActions, ISessionHistory, IStopNotices
 {
     public readonly Dictionary<string, InstanceRecord> Instances = new();
     public readonly Dictionary<string, ProbeOutcome> Probes = new();
@@ -27,6 +27,8 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
     public readonly Dictionary<string, DateTimeOffset> SsmSessionEnds = new();
     public readonly HashSet<string> SsmSessionsOpen = [];
     public TimeSpan ProbeDelay = TimeSpan.Zero;
+    /// <summary>How long each StopInstances call takes (a slow or throttled EC2).</summary>
+    public TimeSpan StopDelay = TimeSpan.Zero;
     /// <summary>Per instance, how long its answer takes (the others answer at once).</summary>
     public readonly Dictionary<string, TimeSpan> AnswerDelays = new();
     /// <summary>How old each look is when it is handed on (a look taken that long ago).</summary>
@@ -35,7 +37,19 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
     public AwsFailure? HistoryFailure;
     public readonly ApiCallLog Calls = new();
 
-    public AwsPorts Ports => new(this, this, this, this, Calls);
+    public readonly List<(IReadOnlyList<string> Ids, NoticeRequest Request)> NoticeCalls = [];
+    /// <summary>Stop notices SSM refuses, per instance.</summary>
+    public readonly Dictionary<string, AwsFailure> NoticeFailures = new();
+
+    public AwsPorts Ports => new(this, this, this, this, Calls, this);
+
+    public Task<IReadOnlyDictionary<string, AwsFailure>> SendAsync(IReadOnlyList<string> instanceIds, NoticeRequest request, CancellationToken cancellationToken)
+    {
+        Calls.Record("SSM:SendCommand");
+        lock (NoticeCalls) NoticeCalls.Add((instanceIds.ToList(), request));
+        IReadOnlyDictionary<string, AwsFailure> failures = instanceIds.Where(NoticeFailures.ContainsKey).ToDictionary(id => id, id => NoticeFailures[id]);
+        return Task.FromResult(failures);
+    }
 
     public void Add(InstanceRecord instance, ProbeOutcome? probe = null)
     {
@@ -72,9 +86,11 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
         }
     }
 
-    public Task<IReadOnlyDictionary<string, StopResult>> StopAsync(IReadOnlyList<StopRequest> requests, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, StopResult>> StopAsync(IReadOnlyList<StopRequest> requests, CancellationToken cancellationToken)
     {
+        if (StopDelay > TimeSpan.Zero) await Task.Delay(StopDelay, cancellationToken);
         var results = new Dictionary<string, StopResult>();
+        lock (StopCalls)
         foreach (var group in requests.GroupBy(r => r.Hibernate))
         {
             Calls.Record("EC2:StopInstances");
@@ -87,7 +103,7 @@ internal sealed class InMemoryAws : IInstanceInventory, IProbeRunner, IInstanceA
                 Instances[id] = Instances[id] with { State = "stopped" };
             }
         }
-        return Task.FromResult<IReadOnlyDictionary<string, StopResult>>(results);
+        return results;
     }
 
     public Task<IReadOnlyDictionary<string, AwsFailure>> SetTagAsync(IReadOnlyList<string> instanceIds, string key, string value, CancellationToken cancellationToken)

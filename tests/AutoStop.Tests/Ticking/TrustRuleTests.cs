@@ -70,6 +70,26 @@ public class TrustRuleTests : TickTestBase
     }
 
     [Fact]
+    public async Task StopsArrivingWhileEc2IsSlowShareCallsInsteadOfQueueingOneCallPerBatch()
+    {
+        // 40 answers, one every 20 ms, while each StopInstances takes 300 ms: one call per batch of answers would be 40
+        // calls queueing behind four in flight (and looks going stale); the queue hands each free actor all that waits.
+        for (var i = 1; i <= 40; i++)
+        {
+            AddIdle($"i-{i:00}");
+            _aws.AnswerDelays[$"i-{i:00}"] = TimeSpan.FromMilliseconds(20);
+        }
+        _aws.StopDelay = TimeSpan.FromMilliseconds(300);
+
+        await Runner().RunTickAsync(At(Now), CancellationToken.None);
+
+        Assert.All(_aws.Instances.Values, i => Assert.Equal("stopped", i.State));
+        Assert.InRange(_aws.StopCalls.Count, 2, 20);
+        Assert.Equal(40, _aws.StopCalls.Sum(c => c.Ids.Count));
+        Assert.All(Lines("decision"), d => Assert.Equal("stop", d.GetProperty("action").GetString()));
+    }
+
+    [Fact]
     public async Task AStopIsNeverSentOnALookOlderThanTheBound()
     {
         AddIdle("i-01");
