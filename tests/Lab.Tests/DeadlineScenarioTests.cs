@@ -34,14 +34,16 @@ public class DeadlineScenarioTests
     public async Task ATickCutShortDuringItsStopsLeavesALineForEveryStopAndItsTickLine()
     {
         // 450 idle instances due at 08:15; StopInstances takes 12 s a call (as under heavy throttling); the function has
-        // 20 s. Answers come 50 at a time; four StopInstances calls go out at once; the ones that could not finish before
-        // the deadline are not sent: their instances are logged as deadline and stopped by later ticks.
+        // 20 s. Answers come 50 at a time and queue for the stop calls, four at once; the calls that could not finish
+        // before the deadline are not sent: their instances are logged as deadline and stopped by later ticks. (The
+        // observation-age bound is widened to 60 s here, or 12-s calls would make those looks stale first.)
         var lab = await LabScenario.RunAsync("""
             start: 2026-11-23T08:00:00Z
             tickMinutes: 5
             duration: 35m
             seed: 9
             functionTimeoutSeconds: 20
+            config: { AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS: "60" }
             apiFaults:
               - { operation: "EC2:StopInstances", throttleRate: 0, errorRate: 0, latencyMs: { min: 12000, max: 12000 } }
             instances:

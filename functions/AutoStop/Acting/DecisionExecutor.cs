@@ -20,6 +20,9 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
     private readonly Lock _gate = new();
     private readonly List<DecisionRecord> _waiting = [];
     private readonly List<DecisionRecord> _done = [];
+    // StopInstances calls in flight across all batches: more only queue on EC2's rate limit as throttled retries, whose
+    // time no look's age check can foresee; waiting here is seen, since each chunk checks its ages after the wait.
+    private readonly SemaphoreSlim _stopCalls = new(StopChunksAtOnce);
 
     private string IdleSinceKey => config.TagPrefix + InstanceSettingsReader.IdleSinceTag;
     private string StoppedAtKey => config.TagPrefix + InstanceSettingsReader.StoppedAtTag;
@@ -88,9 +91,17 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
         await Parallel.ForEachAsync(tagged.Chunk(StopChunkSize), new ParallelOptions { MaxDegreeOfParallelism = StopChunksAtOnce, CancellationToken = cancellationToken },
             async (chunk, token) =>
             {
-                var (toStop, staleNow) = SplitByAge(chunk);
-                var sentAt = clock.GetUtcNow();
-                var results = toStop.Count == 0 ? new Dictionary<string, StopResult>() : await GuardStop(toStop, token);
+                await _stopCalls.WaitAsync(token);
+                List<DecisionRecord> toStop, staleNow;
+                DateTimeOffset sentAt;
+                IReadOnlyDictionary<string, StopResult> results;
+                try
+                {
+                    (toStop, staleNow) = SplitByAge(chunk);
+                    sentAt = clock.GetUtcNow();
+                    results = toStop.Count == 0 ? new Dictionary<string, StopResult>() : await GuardStop(toStop, token);
+                }
+                finally { _stopCalls.Release(); }
                 lock (lines)
                 {
                     undo.AddRange(staleNow.Select(StaleSkip));
