@@ -32,7 +32,8 @@
 #
 # Output: one JSON line on stdout, {"noticeVersion":"1.0.0","terminals":N,"tmuxClients":M,"errors":[...]}: N
 # terminals and M tmux clients written to, and at most 8 errors (each at most 120 characters, reduced to
-# [A-Za-z0-9 ._/:=-]). Exit 0 whatever a single terminal or tmux server does; 2 on bad arguments. A few seconds at most.
+# [A-Za-z0-9 ._/:=(),-], all safe in JSON). Exit 0 whatever a single terminal or tmux server does; 2 on bad
+# arguments. A few seconds at most.
 #
 # Test seam (environment variables; unset on instances):
 #   AUTOSTOP_NOTICE_TTYS         space-separated tty paths to write to, instead of discovering them (utmp and ps)
@@ -78,7 +79,7 @@ ERRORS=(); N_ERRORS=0
 add_error() {
   [ "$N_ERRORS" -lt "$MAX_ERRORS" ] || return 0
   local e=${1:0:120}
-  ERRORS+=("${e//[!A-Za-z0-9 ._\/:=-]/?}"); N_ERRORS=$((N_ERRORS + 1))
+  ERRORS+=("${e//[!A-Za-z0-9 ._\/:=(),-]/?}"); N_ERRORS=$((N_ERRORS + 1))
 }
 
 # --- tmux (first: the terminals its clients draw on are left to it) -------------------------------------------------
