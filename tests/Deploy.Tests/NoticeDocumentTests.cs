@@ -51,6 +51,38 @@ public partial class NoticeDocumentTests
         Assert.DoesNotContain(lines.Skip(1), l => l.Contains("{{"));
     }
 
+    /// <summary>The runCommand lines as the SSM agent runs them: parameters substituted as text ({{ name }}), written to
+    /// a script and run by sh. The script gets both values as its arguments and answers its line.</summary>
+    [Theory]
+    [InlineData("stop", 0)]
+    [InlineData("hibernate", 0)]
+    [InlineData("reboot", 2)]   // what SSM's allowedPattern refuses first; the script refuses it too
+    public async Task TheDocumentRunsTheScriptWithItsParametersAsArguments(string action, int exit)
+    {
+        var step = (YamlMappingNode)((YamlSequenceNode)Content["mainSteps"])[0];
+        var lines = ((YamlSequenceNode)step["inputs"]["runCommand"]).Children.Select(c => ((YamlScalarNode)c).Value ?? "");
+        var script = Path.Combine(Path.GetTempPath(), $"autostop-notice-document-{Guid.NewGuid():N}.sh");
+        File.WriteAllText(script, string.Join("\n", lines).Replace("{{ StopAt }}", "2026-11-23T18:05:00Z").Replace("{{ Action }}", action) + "\n");
+        try
+        {
+            var start = new ProcessStartInfo("sh", [script]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.Environment["AUTOSTOP_NOTICE_TTYS"] = ""; // write to no terminal of this machine
+            start.Environment["AUTOSTOP_NOTICE_TMUX_DIR"] = "/nonexistent";
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await process.WaitForExitAsync(limit.Token);
+            Assert.True(process.ExitCode == exit, await stderr);
+            if (exit == 0) Assert.Equal("""{"noticeVersion":"1.0.0","terminals":0,"tmuxClients":0,"errors":[]}""" + "\n", await stdout);
+            else Assert.Contains("ACTION 'reboot' is not stop or hibernate", await stderr);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
     [Fact]
     public void EveryParameterHasAnAllowedPatternAndNoDefault()
     {
