@@ -9,6 +9,8 @@ public static class LabPaths
 
     public static string ProbeScript => Of("agent", "session-probe.sh");
 
+    public static string NoticeScript => Of("agent", "stop-notice.sh");
+
     public static string FunctionProject => Of("functions", "AutoStop", "AutoStop.csproj");
 
     private static string FindRoot()

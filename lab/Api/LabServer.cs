@@ -25,13 +25,14 @@ public sealed class LabServer : IAsyncDisposable
     public int Port { get; private set; }
     public string Url => $"http://127.0.0.1:{Port}";
 
-    private LabServer(LabFleet fleet, int port)
+    private LabServer(LabFleet fleet, int port, IReadOnlyDictionary<string, string>? agentEnvironment)
     {
         Fleet = fleet;
         Gate = new ApiGate(fleet.Scenario);
         Iam = new LabIam(fleet.Scenario);
         Ec2 = new Ec2Endpoint(fleet, Gate, Iam);
-        Ssm = new SsmEndpoint(fleet, Gate, Iam, new LocalProbe(LabPaths.ProbeScript));
+        Ssm = new SsmEndpoint(fleet, Gate, Iam, new LocalAgentScript(LabPaths.ProbeScript, agentEnvironment),
+            new LocalAgentScript(LabPaths.NoticeScript, agentEnvironment));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
@@ -43,10 +44,12 @@ public sealed class LabServer : IAsyncDisposable
         _app.Run(HandleAsync);
     }
 
-    /// <summary>Starts serving on 127.0.0.1 (port 0: a free one).</summary>
-    public static async Task<LabServer> StartAsync(LabFleet fleet, int port = 0)
+    /// <summary>Starts serving on 127.0.0.1 (port 0: a free one). <paramref name="agentEnvironment"/>: added to the
+    /// environment of the agent scripts that `probe: local` instances run (their test seams, e.g. which terminals the
+    /// stop notice writes to).</summary>
+    public static async Task<LabServer> StartAsync(LabFleet fleet, int port = 0, IReadOnlyDictionary<string, string>? agentEnvironment = null)
     {
-        var server = new LabServer(fleet, port);
+        var server = new LabServer(fleet, port, agentEnvironment);
         await server._app.StartAsync();
         var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Port = new Uri(address).Port;

@@ -10,10 +10,11 @@ namespace AutoStop.Lab.Api;
 /// <summary>
 /// SSM's JSON 1.1 API (X-Amz-Target: AmazonSSM.Op) for Run Command: SendCommand, ListCommandInvocations,
 /// GetCommandInvocation, DescribeInstanceInformation, and Session Manager's DescribeSessions (SsmSessions.cs). Invocations move Pending, InProgress, then a final status over
-/// real (compressed) time; their output is the probe's line built from the scenario at virtual now.
+/// real (compressed) time; their output is the probe's line built from the scenario at virtual now. Two documents exist:
+/// the probe's and the stop notice's (issue 13), which takes StopAt and Action and whose deliveries the lab records.
 /// Shapes follow botocore's ssm/2014-11-06 model.
 /// </summary>
-public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam, LocalProbe localProbe)
+public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam, LocalAgentScript localProbe, LocalAgentScript localNotice)
 {
     /// <summary>SSM keeps only this much of a plugin's output in ListCommandInvocations (and 24,000 in GetCommandInvocation).</summary>
     public const int ListOutputLimit = 2500, GetOutputLimit = 24000;
@@ -21,6 +22,20 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
     private readonly Random _random = new(fleet.Scenario.Seed + 1);
 
     public string ProbeDocument { get; } = fleet.Scenario.Config.GetValueOrDefault("AUTOSTOP_PROBE_DOCUMENT") ?? "AutoStop-SessionProbe";
+
+    /// <summary>The stop notice's document (templates/template.yaml NoticeDocument), named as the function is told.</summary>
+    public string NoticeDocument { get; } = fleet.Scenario.Config.GetValueOrDefault("AUTOSTOP_NOTICE_DOCUMENT") ?? "AutoStop-StopNotice";
+
+    /// <summary>
+    /// Each document's parameters and their allowedPattern, as templates/template.yaml declares them (the probe takes
+    /// none; tests/Lab.Tests StopNoticeLabTests compares these with the template). Every parameter is required: none
+    /// has a default.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> NoticeParameters = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["StopAt"] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        ["Action"] = "^(stop|hibernate)$",
+    };
 
     private sealed class SsmError(string code, string message, int status = 400) : Exception(message)
     {
@@ -117,7 +132,10 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
     {
         var now = fleet.Clock.Now;
         var document = request["DocumentName"]?.GetValue<string>() ?? throw new SsmError("ValidationException", "DocumentName is required.");
-        if (document != ProbeDocument) throw new SsmError("InvalidDocument", $"Document {document} does not exist in your account (the lab serves {ProbeDocument}).");
+        if (document != ProbeDocument && document != NoticeDocument)
+            throw new SsmError("InvalidDocument", $"Document {document} does not exist in your account (the lab serves {ProbeDocument} and {NoticeDocument}).");
+        var isNotice = document == NoticeDocument;
+        var parameters = Parameters(request, isNotice ? NoticeParameters : new Dictionary<string, string>());
         var explicitIds = request["InstanceIds"] is JsonArray { Count: > 0 } given ? given.Select(v => v!.GetValue<string>()).ToList() : null;
         var targets = request["Targets"] is JsonArray { Count: > 0 } t ? t : null;
         if (explicitIds is not null && targets is not null)
@@ -127,7 +145,7 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
         // Targets that match no instance are not an error: SSM sends the command to nobody (TargetCount 0).
         var ids = explicitIds ?? targets!.SelectMany(target => ResolveTarget(target!.AsObject())).ToList();
 
-        var version = DocumentVersion(request);
+        var version = DocumentVersion(request, document);
 
         // IAM before SSM: the template allows ssm:SendCommand only on instances whose opt-in tag is "true" (ignoring
         // case), and one refused instance fails the whole call: AccessDeniedException (botocore ssm model; HTTP 400 as
@@ -151,9 +169,9 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
         var timeout = request["TimeoutSeconds"]?.GetValue<int>() ?? 3600;
         var commandId = fleet.Commands.NewCommandId();
         var realNow = DateTimeOffset.UtcNow;
-        var invocations = instances.Select(i => Invoke(i, now, realNow)).ToList();
+        var invocations = instances.Select(i => isNotice ? InvokeNotice(i, now, realNow, parameters["StopAt"], parameters["Action"]) : Invoke(i, now, realNow)).ToList();
         var comment = request["Comment"]?.GetValue<string>() ?? "";
-        fleet.Commands.Add(new LabCommand(commandId, document, comment, realNow, timeout, invocations) { DocumentVersion = version });
+        fleet.Commands.Add(new LabCommand(commandId, document, comment, realNow, timeout, invocations) { DocumentVersion = version, IsNotice = isNotice });
         return new JsonObject
         {
             ["Command"] = new JsonObject
@@ -182,15 +200,45 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
     /// $DEFAULT, $LATEST, or a version that exists (1..ssm.documentVersions), else InvalidDocumentVersion ("The document
     /// version isn't valid or doesn't exist"). A value outside the pattern fails SSM's own validation (ValidationException).
     /// </summary>
-    private string DocumentVersion(JsonObject request)
+    private string DocumentVersion(JsonObject request, string document)
     {
         if (request["DocumentVersion"]?.GetValue<string>() is not { } version) return "$DEFAULT";
         if (!DocumentVersionPattern().IsMatch(version))
             throw new SsmError("ValidationException", $"1 validation error detected: Value '{version}' at 'documentVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$)");
         if (version is "$DEFAULT" or "$LATEST") return version;
         if (!int.TryParse(version, CultureInfo.InvariantCulture, out var number) || number > fleet.Scenario.DocumentVersions)
-            throw new SsmError("InvalidDocumentVersion", $"Document {ProbeDocument} has no version {version} (the lab's has versions 1 to {fleet.Scenario.DocumentVersions}).");
+            throw new SsmError("InvalidDocumentVersion", $"Document {document} has no version {version} (the lab's has versions 1 to {fleet.Scenario.DocumentVersions}).");
         return version;
+    }
+
+    /// <summary>
+    /// SendCommand's Parameters (botocore ssm Parameters: a map of ParameterName to ParameterValueList) checked against
+    /// the document's: a name the document does not declare, a declared one left out (none has a default), or a value
+    /// outside its allowedPattern is InvalidParameters, SendCommand's error for exactly this (botocore ssm/2014-11-06
+    /// model, InvalidParameters: "You must specify values for all required parameters in the Amazon Web Services Systems
+    /// Manager document (SSM document). You can only supply values to parameters defined in the SSM document.").
+    /// A String parameter takes one value. The message is the lab's own wording.
+    /// </summary>
+    private static Dictionary<string, string> Parameters(JsonObject request, IReadOnlyDictionary<string, string> declared)
+    {
+        var given = request["Parameters"] as JsonObject ?? [];
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, node) in given)
+        {
+            if (!declared.TryGetValue(name, out var pattern))
+                throw new SsmError("InvalidParameters", $"Parameter {name} is not defined in the document (it takes {(declared.Count == 0 ? "no parameters" : string.Join(", ", declared.Keys))}).");
+            var list = node as JsonArray ?? [];
+            if (list.Count != 1 || list[0]?.GetValueKind() != JsonValueKind.String)
+                throw new SsmError("InvalidParameters", $"Parameter {name} takes exactly one string value.");
+            var value = list[0]!.GetValue<string>();
+            // \z, not $: an allowedPattern's $ must not let a final newline through (the agent script refuses it anyway).
+            if (!System.Text.RegularExpressions.Regex.IsMatch(value, pattern.TrimEnd('$') + @"\z", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)))
+                throw new SsmError("InvalidParameters", $"Parameter {name} value '{value}' does not match the document's allowedPattern {pattern}.");
+            values[name] = value;
+        }
+        if (declared.Keys.FirstOrDefault(name => !values.ContainsKey(name)) is { } missing)
+            throw new SsmError("InvalidParameters", $"Parameter {missing} is required by the document and has no default.");
+        return values;
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$")]
@@ -247,6 +295,55 @@ public sealed partial class SsmEndpoint(LabFleet fleet, ApiGate gate, LabIam iam
         else if (i.Spec.Probe == ProbeMode.Local) invocation.Producing = localProbe.RunInto(invocation);
         else invocation.SynthesizeAtObservation(at => ProbeSynthesizer.Build(i, at));
         return invocation;
+    }
+
+    /// <summary>
+    /// A stop notice to one instance. Only the agent's own delivery faults apply (Undeliverable, Delivery Timed Out:
+    /// the command never reaches the script); the probe's faults (hang, failure, garbage, oversized output, stderr) are
+    /// the probe script's and leave the notice alone. A delivered notice is recorded for the summary at the virtual
+    /// moment the agent receives it; a `probe: local` instance runs the real agent/stop-notice.sh with StopAt and
+    /// Action, a synthesized one answers the script's line for the sessions the scenario has live then (terminals:
+    /// terminal sessions, tmuxClients: tmux sessions, as the script would count them on that instance).
+    /// </summary>
+    private LabInvocation InvokeNotice(LabInstance i, DateTimeOffset now, DateTimeOffset realNow, string stopAt, string action)
+    {
+        int delivery, execution;
+        lock (_random)
+        {
+            delivery = fleet.Scenario.SsmDelivery.Sample(_random);
+            execution = fleet.Scenario.SsmExecution.Sample(_random);
+        }
+        var deliveredAt = realNow.AddMilliseconds(delivery);
+        var invocation = new LabInvocation(i.Id, i.Spec.Name, deliveredAt, deliveredAt.AddMilliseconds(execution));
+        if (i.HasFault(FaultKind.Undeliverable, now)) { (invocation.FinalStatus, invocation.FinalDetails, invocation.Started) = ("Failed", "Undeliverable", false); return invocation; }
+        if (i.HasFault(FaultKind.DeliveryTimeout, now)) { (invocation.FinalStatus, invocation.FinalDetails, invocation.ResponseCode, invocation.Started) = ("TimedOut", "Delivery Timed Out", -1, false); return invocation; }
+
+        var at = fleet.Clock.VirtualAt(deliveredAt);
+        var live = i.Spec.Sessions.Where(s => s.IsLiveAt(at)).ToList();
+        var terminals = live.Count(s => s.Kind is SessionKind.Ssh or SessionKind.Ssm && s.Tty || s.IsRemoteShell);
+        var tmuxClients = live.Count(s => s.Kind == SessionKind.Tmux);
+        var name = i.Spec.Tags.GetValueOrDefault("Name") ?? i.Spec.Name;
+        if (i.Spec.Probe == ProbeMode.Local) invocation.Producing = RunLocalNotice(invocation, new DeliveredNotice(i.Id, name, at, stopAt, action, null, null));
+        else
+        {
+            invocation.Output = $"{{\"noticeVersion\":\"1.0.0\",\"terminals\":{terminals},\"tmuxClients\":{tmuxClients},\"errors\":[]}}\n";
+            fleet.Notices.Add(new DeliveredNotice(i.Id, name, at, stopAt, action, terminals, tmuxClients));
+        }
+        return invocation;
+    }
+
+    /// <summary>Runs the real script, then records the notice with the counts its line reports (null when it printed none).</summary>
+    private async Task RunLocalNotice(LabInvocation invocation, DeliveredNotice notice)
+    {
+        await localNotice.RunInto(invocation, notice.StopAt, notice.Action);
+        int? terminals = null, tmuxClients = null;
+        try
+        {
+            if (JsonNode.Parse(invocation.Output) is JsonObject line)
+                (terminals, tmuxClients) = (line["terminals"]?.GetValue<int>(), line["tmuxClients"]?.GetValue<int>());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException) { }
+        fleet.Notices.Add(notice with { Terminals = terminals, TmuxClients = tmuxClients });
     }
 
     private JsonObject ListCommandInvocations(JsonObject request)

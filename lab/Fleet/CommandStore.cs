@@ -63,6 +63,9 @@ public sealed record LabCommand(string CommandId, string DocumentName, string Co
 {
     /// <summary>The DocumentVersion the command was sent with ($DEFAULT when none was given).</summary>
     public string DocumentVersion { get; init; } = "$DEFAULT";
+
+    /// <summary>A stop notice, not a probe: it observes nothing, so the summary's probe rounds and observations leave it out.</summary>
+    public bool IsNotice { get; init; }
 }
 
 /// <summary>Every command sent, by id (thread-safe: SendCommand batches arrive concurrently).</summary>

@@ -11,6 +11,8 @@ public sealed class LabFleet
     public Scenario Scenario { get; }
     public IReadOnlyList<LabInstance> Instances { get; }
     public CommandStore Commands { get; } = new();
+    /// <summary>The stop notices delivered (the notice document's commands that reached an instance).</summary>
+    public NoticeLog Notices { get; } = new();
     private readonly Dictionary<string, LabInstance> _byId;
 
     public LabFleet(Scenario scenario, LabClock clock)

@@ -24,6 +24,8 @@ public static class RunSummary
 
         var instances = new JsonArray();
         var observations = Observations(run.Fleet);
+        var allNotices = run.Fleet.Notices.All();
+        var noticesByInstance = allNotices.ToLookup(n => n.InstanceId, StringComparer.Ordinal);
         double? maxObservationAge = null;
         int totalInterrupted = 0, totalStops = 0, totalProbeFailures = 0, totalBusyInterrupted = 0, totalQuickRestarts = 0;
         double totalWaste = 0, totalRunning = 0;
@@ -39,6 +41,7 @@ public static class RunSummary
             totalBusyInterrupted += busyInterrupted.Count;
             var (waste, running) = IdleNotSaved(instance, scenario, threshold);
             var probeFailures = mine.Count(d => d["probeStatus"]?.GetValue<string>() is { } s && s != "ok");
+            var notices = noticesByInstance[instance.Id].ToList();
             var stopObservations = stops.Select(stop => (Stop: stop, ObservedAt: LastObservation(observations, instance.Id, stop.Time))).ToList();
             foreach (var (stop, observedAt) in stopObservations)
                 if (observedAt is { } o) maxObservationAge = Math.Max(maxObservationAge ?? 0, (stop.Time - o).TotalSeconds);
@@ -85,6 +88,9 @@ public static class RunSummary
                     ["minutesAfter"] = Math.Round((q.StartedAt - q.StoppedAt).TotalMinutes, 1),
                 }).ToArray()),
                 ["probeFailures"] = probeFailures,
+                // Stop notices delivered to it (issue 13), and when: the fleet's notices array has each one's details.
+                ["notices"] = notices.Count,
+                ["noticeTimes"] = new JsonArray(notices.Select(n => (JsonNode)JsonValue.Create(PreciseTime(n.At))!).ToArray()),
                 ["decisions"] = Counts(mine, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
             });
         }
@@ -129,12 +135,25 @@ public static class RunSummary
                 ["idleMinutesNotSaved"] = Math.Round(totalWaste, 1),
                 ["runningMinutes"] = Math.Round(totalRunning, 1),
                 ["probeFailures"] = totalProbeFailures,
+                ["notices"] = allNotices.Count,
                 // Stops someone undid within 30 minutes: what the lab saw (the truth), and what the function's tick lines counted.
                 ["quickRestarts"] = totalQuickRestarts,
                 ["quickRestartsLogged"] = tickLines.Sum(l => l["quickRestarts"]?.GetValue<int>() ?? 0),
                 ["decisions"] = Counts(decisions, d => $"{d["action"]?.GetValue<string>()}/{d["reason"]?.GetValue<string>()}"),
             },
             ["instances"] = instances,
+            // Every stop notice delivered (the notice document's invocations that reached a running, SSM-online
+            // instance), in virtual delivery order, with the StopAt and Action the function sent.
+            ["notices"] = new JsonArray(allNotices.Select(n => (JsonNode)new JsonObject
+            {
+                ["instanceId"] = n.InstanceId,
+                ["name"] = n.InstanceName,
+                ["time"] = PreciseTime(n.At),
+                ["stopAt"] = n.StopAt,
+                ["action"] = n.Action,
+                ["terminals"] = n.Terminals,
+                ["tmuxClients"] = n.TmuxClients,
+            }).ToArray()),
             ["probeRounds"] = ProbeRounds(run.Fleet, scenario.ClockScale),
             ["apiCalls"] = Object(run.Gate.Calls),
             ["apiCallsByFunction"] = Object(functionCalls.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary()),
@@ -181,7 +200,7 @@ public static class RunSummary
     private static Dictionary<string, List<DateTimeOffset>> Observations(LabFleet fleet)
     {
         var byInstance = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
-        foreach (var command in fleet.Commands.All())
+        foreach (var command in fleet.Commands.All().Where(c => !c.IsNotice))
             foreach (var invocation in command.Invocations)
                 if (invocation is { FinalStatus: "Success", ObservedAt: { } at })
                     (byInstance.TryGetValue(invocation.InstanceId, out var list) ? list : byInstance[invocation.InstanceId] = []).Add(at);
@@ -199,7 +218,7 @@ public static class RunSummary
     private static JsonArray ProbeRounds(LabFleet fleet, double clockScale)
     {
         var rounds = new JsonArray();
-        foreach (var tick in fleet.Commands.All().GroupBy(c => c.Comment, StringComparer.Ordinal))
+        foreach (var tick in fleet.Commands.All().Where(c => !c.IsNotice).GroupBy(c => c.Comment, StringComparer.Ordinal))
         {
             var commands = tick.OrderBy(c => c.RequestedAt).ToList();
             var drawn = commands.SelectMany(c => c.Invocations.Select(v => (Command: c, Invocation: v))).ToList();

@@ -2,13 +2,15 @@ using System.Text.Json;
 
 namespace AutoStop.Deploy.Tests;
 
-/// <summary>The function's role can stop, tag and probe only opted-in instances, and run no command but the probe.</summary>
+/// <summary>The function's role can stop, tag, probe and warn only opted-in instances, and run no command but the probe
+/// and the stop notice.</summary>
 public class IamTests
 {
     private static readonly List<JsonElement> Statements = Template.RoleStatements();
     private const string Instances = "arn:aws:ec2:us-east-1:123456789012:instance/*";
     /// <summary>The one document the role may send: the one the template creates (a name ending in its hash).</summary>
     private static readonly string ProbeDocumentArn = "arn:aws:ssm:us-east-1:123456789012:document/" + Template.ProbeDocumentName();
+    private static readonly string NoticeDocumentArn = "arn:aws:ssm:us-east-1:123456789012:document/" + Template.NoticeDocumentName();
 
     private static List<string> Values(JsonElement element) =>
         element.ValueKind switch
@@ -68,14 +70,16 @@ public class IamTests
     }
 
     [Fact]
-    public void SendCommandOnlyWithTheProbeDocumentAndOnlyToOptedInInstances()
+    public void SendCommandOnlyWithTheProbeAndNoticeDocumentsAndOnlyToOptedInInstances()
     {
         var statements = Allowing("ssm:SendCommand");
-        Assert.Equal(2, statements.Count);
+        Assert.Equal(3, statements.Count);
         Assert.All(statements, s => Assert.Equal(["ssm:SendCommand"], Values(s.GetProperty("Action"))));
 
-        var document = Assert.Single(statements, s => Values(s.GetProperty("Resource")).Any(r => r.Contains(":document/")));
-        Assert.Equal([ProbeDocumentArn], Values(document.GetProperty("Resource")));
+        // One statement per document, each naming exactly one document ARN, no wildcard.
+        var documents = statements.Where(s => Values(s.GetProperty("Resource")).Any(r => r.Contains(":document/"))).ToList();
+        Assert.Equal([[ProbeDocumentArn], [NoticeDocumentArn]], documents.Select(d => Values(d.GetProperty("Resource"))).ToList());
+        Assert.All(documents, d => Assert.False(d.TryGetProperty("Condition", out _)));
 
         var instances = Assert.Single(statements, s => Values(s.GetProperty("Resource")).Contains(Instances));
         Assert.Equal("true", instances.GetProperty("Condition").GetProperty("StringEqualsIgnoreCase").GetProperty("ssm:resourceTag/AutoStop").GetString());
@@ -94,6 +98,7 @@ public class IamTests
             ["StopOptedInInstances"] = (["ec2:StopInstances"], [Instances], true),
             ["TagIdleStateOnOptedInInstances"] = (["ec2:CreateTags", "ec2:DeleteTags"], [Instances], true),
             ["SendOnlyTheProbeDocument"] = (["ssm:SendCommand"], [ProbeDocumentArn], false),
+            ["SendOnlyTheNoticeDocument"] = (["ssm:SendCommand"], [NoticeDocumentArn], false),
             ["SendOnlyToOptedInInstances"] = (["ssm:SendCommand"], [Instances], true),
         };
         Assert.Equal(expected.Keys.Order(), Statements.Select(s => s.GetProperty("Sid").GetString()!).Order());

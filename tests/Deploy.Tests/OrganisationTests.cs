@@ -17,7 +17,7 @@ public class OrganisationTests
 
     /// <summary>What every member stack needs whatever its options: the function and what it runs and writes.</summary>
     private static readonly string[] Core =
-        ["AutoStopFunction", "FunctionRole", "ProbeDocument", "DecisionLogGroup", "QuerySessionsPerInstance", "QueryTimeInUse", "QueryStoppedToday", "QueryProbeFailures"];
+        ["AutoStopFunction", "FunctionRole", "ProbeDocument", "NoticeDocument", "DecisionLogGroup", "QuerySessionsPerInstance", "QueryTimeInUse", "QueryStoppedToday", "QueryProbeFailures"];
 
     [Fact]
     public void ByDefaultTheStackHasItsDashboardAndAlarmsAndNoPaidExtras()

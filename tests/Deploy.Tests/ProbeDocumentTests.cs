@@ -26,7 +26,7 @@ public partial class ProbeDocumentTests
 
         Assert.Equal("Replace", Document["UpdateMethod"].ToString()); // NewVersion would leave the default version to CloudFormation
         Assert.Equal("Command", Document["DocumentType"].ToString());
-        Assert.Equal("ProbeDocument", Template.Resource("AutoStopFunction")["DependsOn"].ToString());
+        Assert.Contains("ProbeDocument", ((YamlSequenceNode)Template.Resource("AutoStopFunction")["DependsOn"]).Children.Select(c => c.ToString()));
         Assert.Equal("live", Function["AutoPublishAlias"].ToString()); // Scheduler invokes a version: code and env together
         Assert.Equal("ProbeDocument", Template.Root["Outputs"]["ProbeDocumentName"]["Value"]["Ref"].ToString());
     }

@@ -25,11 +25,16 @@ internal static partial class Template
     public static string ProbeDocumentName(string stackName = StackName) =>
         Properties("ProbeDocument")["Name"]["Fn::Sub"].ToString().Replace("${AWS::StackName}", stackName);
 
+    /// <summary>The stop notice document's name (NoticeDocument's Name) in a stack of the given name.</summary>
+    public static string NoticeDocumentName(string stackName = StackName) =>
+        Properties("NoticeDocument")["Name"]["Fn::Sub"].ToString().Replace("${AWS::StackName}", stackName);
+
     /// <summary>Values the policy's Fn::Sub placeholders take in a deployment with the default parameters.</summary>
     public static readonly Dictionary<string, string> Substitutions = new()
     {
         ["TagKey"] = "AutoStop",
         ["ProbeDocument"] = ProbeDocumentName(), // Ref of an AWS::SSM::Document is its name
+        ["NoticeDocument"] = NoticeDocumentName(),
         ["InstanceArns"] = "arn:aws:ec2:us-east-1:123456789012:instance/*",
         ["AWS::Partition"] = "aws",
         ["AWS::Region"] = "us-east-1",

@@ -34,6 +34,10 @@ internal sealed record LabScenario(LabRunResult Run, JsonObject Summary)
 
     public int Stops(string name) => Instance(name)["stops"]!.AsArray().Count;
 
+    /// <summary>The stop notices delivered to the instance (summary.json notices: time, stopAt, action, terminals, tmuxClients).</summary>
+    public List<JsonObject> Notices(string name) =>
+        Summary["notices"]!.AsArray().Select(n => n!.AsObject()).Where(n => n["name"]!.GetValue<string>() == name).ToList();
+
     public void NoSessionInterrupted() =>
         Assert.True(Summary["fleet"]!["sessionsInterrupted"]!.GetValue<int>() == 0, "sessions were interrupted: " + string.Join("; ",
             Summary["instances"]!.AsArray().Where(i => i!["sessionsInterrupted"]!.AsArray().Count > 0)

@@ -9,7 +9,7 @@
 #    on every fixture process table and log. Installs gawk from Debian's registry when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SCRIPTS=(agent/session-probe.sh agent/autostop-keepalive)
+SCRIPTS=(agent/session-probe.sh agent/autostop-keepalive agent/stop-notice.sh)
 FIXTURES=tests/Agent.Tests/Fixtures
 fail=0
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What SAM makes of the template (the AWS SAM translator cfn-lint runs, samtranslator): Scheduler and Lambda's event
 # settings act on the alias `live`, and a new function version (so a new alias target) is published when the probe
-# document's name changes even if the code does not, and when the code changes. Together with the tests that the
+# document's or the stop notice document's name changes even if the code does not, and when the code changes. Together with the tests that the
 # name is a hash of the document, this is what keeps a function version and the probe document it runs together.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,7 +48,12 @@ if len(names) != 1: fail(f"expected one probe document name in the template, fou
 other = yaml.safe_load(re.sub(r"(AutoStop-\$\{AWS::StackName\}-probe-)[0-9a-f]{12}", r"\g<1>0123456789ab", text))
 renamed = [k for k, v in translate(other).items() if v["Type"] == "AWS::Lambda::Version"]
 if renamed == versions: fail("a new probe document name does not publish a new function version")
+notices = set(re.findall(r"AutoStop-\$\{AWS::StackName\}-notice-[0-9a-f]{12}", text))
+if len(notices) != 1: fail(f"expected one notice document name in the template, found {notices}")
+other_notice = yaml.safe_load(re.sub(r"(AutoStop-\$\{AWS::StackName\}-notice-)[0-9a-f]{12}", r"\g<1>0123456789ab", text))
+renoticed = [k for k, v in translate(other_notice).items() if v["Type"] == "AWS::Lambda::Version"]
+if renoticed == versions: fail("a new notice document name does not publish a new function version")
 recoded = [k for k, v in translate(template, "other-code.zip").items() if v["Type"] == "AWS::Lambda::Version"]
 if recoded == versions: fail("new code does not publish a new function version")
-print(f"PASS SAM: Scheduler invokes alias live -> {versions[0]}; a new probe document name publishes {renamed[0]}, new code {recoded[0]}")
+print(f"PASS SAM: Scheduler invokes alias live -> {versions[0]}; a new probe document name publishes {renamed[0]}, a new notice document name {renoticed[0]}, new code {recoded[0]}")
 PY
