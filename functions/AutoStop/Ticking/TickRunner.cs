@@ -66,7 +66,8 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         // everything queued so far: a slow or throttled stop never holds back (and makes stale) the looks behind it, and
         // when stops come faster than AWS takes them, they share calls instead of queueing one call per batch of answers.
         var stopQueue = Channel.CreateUnbounded<List<DecisionRecord>>(new UnboundedChannelOptions { SingleReader = true });
-        var stopping = DrainStopsAsync(executor, stopQueue.Reader, cancellationToken);
+        var answersDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stopping = DrainStopsAsync(executor, stopQueue.Reader, answersDone.Task, cancellationToken);
         try
         {
             await foreach (var answers in ProbeAsync(toProbe.Keys.ToList(), request, now, cancellationToken))
@@ -86,6 +87,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         finally
         {
             stopQueue.Writer.TryComplete();
+            answersDone.TrySetResult();
         }
         await stopping;
         // The probe runner answers for every id; this only guards against one that did not.
@@ -105,12 +107,15 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
 
     /// <summary>Stops are acted on by up to <see cref="DecisionExecutor.StopChunksAtOnce"/> actors at once; each takes what
     /// is queued when it starts (up to <see cref="MaxStopsPerAct"/>), so the time a stop waits is at most one act.</summary>
-    private static async Task DrainStopsAsync(DecisionExecutor executor, ChannelReader<List<DecisionRecord>> queue, CancellationToken cancellationToken)
+    private static async Task DrainStopsAsync(DecisionExecutor executor, ChannelReader<List<DecisionRecord>> queue, Task answersDone, CancellationToken cancellationToken)
     {
         var acting = new List<Task>();
         using var slots = new SemaphoreSlim(DecisionExecutor.StopChunksAtOnce);
         while (await queue.WaitToReadAsync(CancellationToken.None))
         {
+            // A moment for the batches right behind this one (a probe round's answers come within about a second): they
+            // then share the act's calls. It adds at most StopLinger to a look's age, against a bound of seconds.
+            if (!answersDone.IsCompleted) await Task.WhenAny(answersDone, Task.Delay(StopLinger, cancellationToken));
             await slots.WaitAsync(cancellationToken);
             var taken = new List<DecisionRecord>();
             while (taken.Count < MaxStopsPerAct && queue.TryPeek(out var next) && (taken.Count == 0 || taken.Count + next.Count <= MaxStopsPerAct)
@@ -127,6 +132,8 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
             finally { slots.Release(); }
         }
     }
+
+    private static readonly TimeSpan StopLinger = TimeSpan.FromMilliseconds(500);
 
     /// <summary>CreateTags takes up to 1,000 resource ids (../shared/aws-notes.md): one act's intent tag is one call.</summary>
     private const int MaxStopsPerAct = 1000;
