@@ -55,17 +55,17 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
 
     private async Task ProduceAsync(IReadOnlyList<string> ids, ProbeRequest request, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, CancellationToken cancellationToken)
     {
-        var reachable = await ManagedLinuxInstancesAsync(ids, request.TickTime, answers, cancellationToken);
-
         // Each command is polled on its own schedule from the moment it is out (first at about the time most answers took
         // last tick, then backing off), and its answers are handed on as soon as its listing returns: however many
         // commands a large fleet needs, an answer waits only for its own command's next listing, never for a whole round.
+        // Commands go out as soon as 50 reachable instances are known, while SSM's managed-node listing is still paging.
         var firstWait = _typicalAnswer is { } typical ? Clamp(typical, request.FirstPoll, MaxFirstWait) : request.FirstPoll;
         var polls = new List<Task>();
         var answerTimes = new List<TimeSpan>();
         var refused = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
         using var listing = new SemaphoreSlim(MaxConcurrentCalls);
-        await Parallel.ForEachAsync(reachable.Chunk(SendBatchSize), Limited(cancellationToken), async (batch, token) =>
+        var batches = Channel.CreateUnbounded<string[]>(new UnboundedChannelOptions { SingleWriter = true });
+        var sending = Parallel.ForEachAsync(batches.Reader.ReadAllAsync(cancellationToken), Limited(cancellationToken), async (batch, token) =>
         {
             var (sent, notSent) = await SendAsync(batch, request, token);
             lock (polls)
@@ -75,6 +75,13 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
                 foreach (var (id, failure) in notSent) refused[id] = failure;
             }
         });
+        try
+        {
+            await foreach (var batch in ReachableBatchesAsync(ids, request.TickTime, answers, cancellationToken))
+                batches.Writer.TryWrite(batch);
+        }
+        finally { batches.Writer.TryComplete(); }
+        await sending;
         if (refused.Count > 0) await AnswerRefusedAsync(refused, answers, cancellationToken);
         await Task.WhenAll(polls);
         // Most answers' time (the 90th percentile) sets the next tick's first wait; a tick with none keeps the last one.
@@ -104,43 +111,83 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     }
 
     /// <summary>
-    /// Instances SSM does not manage, has lost contact with, or that are not Linux get their outcome here and no command.
-    /// First one listing of the managed nodes carrying the opt-in tag key (pages of 50, no ids, so no id can make it fail;
-    /// reused for <see cref="ManagedListingTtl"/>); ids it did not return are then asked for by id, 50 a call, isolated:
+    /// The instances that can be probed, 50 at a time, as soon as they are known; those SSM does not manage, has lost
+    /// contact with, or that are not Linux get their outcome here and no command. First one listing of the managed nodes
+    /// carrying the opt-in tag key (pages of 50, no ids, so no id can make it fail; reused for <see cref="ManagedListingTtl"/>),
+    /// whose pages are used as they arrive; ids it did not return are then asked for by id, 50 a call, isolated:
     /// DescribeInstanceInformation refuses the whole call for one id "that isn't valid or a node that you don't own"
     /// (SSM API reference).
     /// </summary>
-    private async Task<List<string>> ManagedLinuxInstancesAsync(IReadOnlyList<string> ids, DateTimeOffset tickTime, ChannelWriter<IReadOnlyList<ProbeAnswer>> answers,
-        CancellationToken cancellationToken)
+    private async IAsyncEnumerable<string[]> ReachableBatchesAsync(IReadOnlyList<string> ids, DateTimeOffset tickTime,
+        ChannelWriter<IReadOnlyList<ProbeAnswer>> answers, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_managed is not { } listing || tickTime < listing.TakenAt || tickTime - listing.TakenAt >= ManagedListingTtl)
+        var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        var reachable = new List<string>();
+        var unreachable = new List<ProbeAnswer>();
+        void Sort(string id, ProbeOutcome? outcome)
         {
+            known.Add(id);
+            if (outcome is null) reachable.Add(id); else unreachable.Add(new ProbeAnswer(id, outcome));
+        }
+        async Task HandOnUnreachableAsync()
+        {
+            if (unreachable.Count == 0) return;
+            await answers.WriteAsync(unreachable.ToList(), cancellationToken);
+            unreachable.Clear();
+        }
+        IEnumerable<string[]> FullBatches()
+        {
+            while (reachable.Count >= SendBatchSize)
+            {
+                var batch = reachable.Take(SendBatchSize).ToArray();
+                reachable.RemoveRange(0, SendBatchSize);
+                yield return batch;
+            }
+        }
+
+        if (_managed is { } cached && tickTime >= cached.TakenAt && tickTime - cached.TakenAt < ManagedListingTtl)
+        {
+            foreach (var id in ids)
+                if (cached.Nodes.TryGetValue(id, out var info)) Sort(id, Classify(info));
+        }
+        else
+        {
+            var nodes = new Dictionary<string, InstanceInformation>(StringComparer.Ordinal);
+            var pages = PagesAsync(new InstanceInformationStringFilter { Key = "tag-key", Values = [tagKey] }, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var complete = true;
             try
             {
-                var nodes = (await DescribeAsync(new InstanceInformationStringFilter { Key = "tag-key", Values = [tagKey] }, cancellationToken))
-                    .GroupBy(i => i.InstanceId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
-                _managed = listing = new ManagedListing(tickTime, nodes);
+                while (true)
+                {
+                    try
+                    {
+                        if (!await pages.MoveNextAsync()) break;
+                    }
+                    catch (AwsCallException)
+                    {
+                        // The by-id look-ups below cover every instance not seen yet; the listing only saves calls.
+                        complete = false;
+                        break;
+                    }
+                    foreach (var info in pages.Current)
+                    {
+                        nodes[info.InstanceId] = info;
+                        if (wanted.Contains(info.InstanceId) && !known.Contains(info.InstanceId)) Sort(info.InstanceId, Classify(info));
+                    }
+                    await HandOnUnreachableAsync();
+                    foreach (var batch in FullBatches()) yield return batch;
+                }
             }
-            catch (AwsCallException)
-            {
-                // The by-id look-ups below cover every instance; the listing only saves calls.
-                _managed = null;
-                listing = new ManagedListing(tickTime, new Dictionary<string, InstanceInformation>());
-            }
+            finally { await pages.DisposeAsync(); }
+            _managed = complete ? new ManagedListing(tickTime, nodes) : null;
         }
 
-        var outcomes = new Dictionary<string, ProbeOutcome?>(StringComparer.Ordinal);
-        var missing = new List<string>();
-        foreach (var id in ids)
-        {
-            if (listing.Nodes.TryGetValue(id, out var info)) outcomes[id] = Classify(info);
-            else missing.Add(id);
-        }
-        foreach (var (id, outcome) in await ClassifyAsync(missing, cancellationToken)) outcomes[id] = outcome;
-
-        var failed = ids.Where(id => outcomes[id] is not null).Select(id => new ProbeAnswer(id, outcomes[id]!)).ToList();
-        if (failed.Count > 0) await answers.WriteAsync(failed, cancellationToken);
-        return ids.Where(id => outcomes[id] is null).ToList();
+        var missing = ids.Where(id => !known.Contains(id)).ToList();
+        foreach (var (id, outcome) in await ClassifyAsync(missing, cancellationToken)) Sort(id, outcome);
+        await HandOnUnreachableAsync();
+        foreach (var batch in FullBatches()) yield return batch;
+        if (reachable.Count > 0) yield return [.. reachable];
     }
 
     /// <summary>Looks the instances up by id (50 a call, isolated) and classifies each: null when it can be probed.</summary>
@@ -186,15 +233,21 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     private async Task<List<InstanceInformation>> DescribeAsync(InstanceInformationStringFilter filter, CancellationToken cancellationToken)
     {
         var found = new List<InstanceInformation>();
+        await foreach (var page in PagesAsync(filter, cancellationToken)) found.AddRange(page);
+        return found;
+    }
+
+    /// <summary>DescribeInstanceInformation's pages (50 each, SSM's largest), each as it arrives.</summary>
+    private async IAsyncEnumerable<List<InstanceInformation>> PagesAsync(InstanceInformationStringFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         string? nextToken = null;
         do
         {
             var request = new DescribeInstanceInformationRequest { Filters = [filter], MaxResults = 50, NextToken = nextToken };
             var page = await calls.InvokeAsync("SSM:DescribeInstanceInformation", token => ssm.DescribeInstanceInformationAsync(request, token), cancellationToken);
-            found.AddRange(page.InstanceInformationList ?? []);
+            yield return page.InstanceInformationList ?? [];
             nextToken = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
         } while (nextToken is not null);
-        return found;
     }
 
     /// <summary>How many SSM calls of one kind are in flight at once: enough to overlap latency, few enough not to

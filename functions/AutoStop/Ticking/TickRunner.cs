@@ -61,7 +61,9 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
             else executor.Record(new DecisionRecord(instance, screen.Skip!, null, dryRun));
         }
 
-        var history = await SessionHistoryAsync(toProbe.Count, now, cancellationToken);
+        // Session Manager's history is read while the probes run: only the decisions need it.
+        var historyTask = SessionHistoryAsync(toProbe.Count, now, cancellationToken);
+        SessionHistory? history = null;
         // Answers come a command's worth at a time. Their stops go to a queue that a few actors drain, each taking
         // everything queued so far: a slow or throttled stop never holds back (and makes stale) the looks behind it, and
         // when stops come faster than AWS takes them, they share calls instead of queueing one call per batch of answers.
@@ -72,6 +74,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
         {
             await foreach (var answers in ProbeAsync(toProbe.Keys.ToList(), request, now, cancellationToken))
             {
+                history = await historyTask;
                 var decided = new List<DecisionRecord>(answers.Count);
                 var stops = new List<DecisionRecord>();
                 foreach (var answer in answers)
@@ -90,6 +93,7 @@ public sealed class TickRunner(AutoStopConfig config, AwsPorts aws, DecisionLog 
             answersDone.TrySetResult();
         }
         await stopping;
+        history = await historyTask;
         // The probe runner answers for every id; this only guards against one that did not.
         foreach (var (instance, settings) in toProbe.Values)
             executor.Record(Decide(instance, settings, new ProbeAnswer(instance.InstanceId,
