@@ -152,12 +152,71 @@ def strace_run(binary, work, name):
             "opened": opened}
 
 
+PROFILE = [  # (label, symbol whose inclusive share is reported); the AOT build's symbols come from bootstrap.dbg beside it
+    ("runtime start-up before Main: module initialisation", "S_P_CoreLib_Internal_Runtime_CompilerHelpers_StartupCodeHelpers__InitializeModules"),
+    ("- of which rehydrating the binary's dehydrated data", "S_P_CoreLib_Internal_Runtime_CompilerHelpers_StartupCodeHelpers__RehydrateData"),
+    ("runtime and GC initialisation (RhInitialize)", "RhInitialize"),
+    ("dynamic loader (ld.so)", "_dl_start_user"),
+    ("Main, to the request sent", "bootstrap_AutoStop_Program___Main_"),
+    ("- of which the configuration (AutoStopConfig.FromEnvironment)", "bootstrap_AutoStop_Configuration_AutoStopConfig__FromEnvironment"),
+    ("- of which the Runtime API call (socket, connect, send)", "bootstrap_AutoStop_Hosting_Lambda_RuntimeApiClient__Send"),
+    ("thread creation (clone3, kernel)", "clone3"),
+    ("page faults (kernel)", "asm_exc_page_fault"),
+]
+
+
+def perf_profile(binary, runs, frequency=20000):
+    """Where the AOT build's CPU goes before its first request: `perf record` (cpu-clock, call graphs) over several runs,
+    each stopped once GET /next has arrived; inclusive shares of PROFILE's symbols, averaged. None without perf."""
+    if subprocess.run(["sh", "-c", "command -v perf"], capture_output=True).returncode != 0:
+        return None
+    work = tempfile.mkdtemp(prefix="autostop-coldstart-perf.")
+    shares = {symbol: [] for _, symbol in PROFILE}
+    samples = []
+    for k in range(runs):
+        listener, port = new_listener()
+        data = os.path.join(work, f"{k}.data")
+        proc = subprocess.Popen(["perf", "record", "-q", "-F", str(frequency), "-e", "cpu-clock", "-g", "-o", data, binary],
+                                env=environment(port), cwd=tempfile.gettempdir(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conn = None
+        try:
+            conn, _ = listener.accept()
+            conn.recv(4096)
+        finally:
+            try:  # the profiled bootstrap is perf's only child; then perf writes its data and exits
+                with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                    for child in f.read().split():
+                        os.kill(int(child), 9)
+            except OSError:
+                pass
+            proc.wait(timeout=60)
+            if conn:
+                conn.close()
+            listener.close()
+        report = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "sym", "-g", "none", "--stdio"],
+                                capture_output=True, text=True).stdout
+        total = re.search(r"^# Samples: (\d+)", report, re.MULTILINE)
+        if total:
+            samples.append(int(total.group(1)))
+        found = {}
+        for line in report.splitlines():
+            m = re.match(r"\s*([0-9.]+)%\s+[0-9.]+%\s+\[.\]\s+(\S+)\s*$", line)
+            if m and m.group(2) in shares:
+                found.setdefault(m.group(2), float(m.group(1)))
+        for symbol in shares:
+            shares[symbol].append(found.get(symbol, 0.0))
+    return {"runs": runs, "cpuMsMedian": statistics.median(samples) / frequency * 1000 if samples else None,
+            "shares": [(label, statistics.mean(shares[symbol])) for label, symbol in PROFILE]}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--aot", required=True)
     parser.add_argument("--jit", required=True)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--label", default="")
+    parser.add_argument("--perf-runs", type=int, default=8, help="AOT runs under perf record (0: none)")
     parser.add_argument("--json", help="also write the raw figures here")
     parser.add_argument("--results", help="write the markdown report here")
     args = parser.parse_args()
@@ -173,9 +232,10 @@ def main():
     load_after = os.getloadavg()
     work = tempfile.mkdtemp(prefix="autostop-coldstart.")
     traced = {build: strace_run(binary, work, build) for build, binary in builds.items()}
+    profile = perf_profile(builds["aot"], args.perf_runs) if args.perf_runs else None
 
     result = {"label": args.label, "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
-              "loadBefore": load_before, "loadAfter": load_after, "runs": args.runs, "builds": {}}
+              "loadBefore": load_before, "loadAfter": load_after, "runs": args.runs, "builds": {}, "profile": profile}
     for build, rs in runs.items():
         result["builds"][build] = {
             "wallMs": statistics.median(r[0] for r in rs), "cpuMs": statistics.median(r[1] for r in rs),
@@ -222,6 +282,13 @@ def report(r):
     for label, at in sorted(a["strace"]["steps"].items(), key=lambda kv: kv[1]):
         out.append(f"- {at} {label}")
     out += ["", "Files the AOT build opens before connect(): " + ", ".join(f"`{p}`" for p in a["strace"]["opened"]), ""]
+    if r.get("profile"):
+        p = r["profile"]
+        out += [f"## Where the AOT build's CPU goes before its first request (`perf record -e cpu-clock -g`, {p['runs']} runs; "
+                f"median {p['cpuMsMedian']:.1f} ms sampled a run; sampling slows it)", "",
+                "| | share of the samples (inclusive, mean) |", "|---|---:|"]
+        out += [f"| {label} | {share:.0f}% |" for label, share in p["shares"]]
+        out.append("")
     out += [f"Every run, wall ms: AOT {', '.join(map(str, a['wallRuns']))}; JIT {', '.join(map(str, j['wallRuns']))}.", ""]
     return "\n".join(out)
 
