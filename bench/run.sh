@@ -3,7 +3,8 @@
 # figures; decision quality (AutoStop through the lab vs the old cron + [priv] grep method, a CPU alarm and the oracle,
 # on a week with mosh users, Session Manager sessions between ticks and a weekly patch window); tick cost for
 # N = 10..5,000 against the floor from the probe latencies the lab drew; observation age at a stop (500 instances and a
-# hung probe; streaming vs re-probing); a 20,000-instance tick; AOT vs JIT cold start; cost.
+# hung probe; streaming vs re-probing); a 20,000-instance tick; AOT vs JIT cold start; cost. Also bench/coldstart/RESULTS.md
+# (what the function does before its first Runtime API request).
 # Also bench/probe/RESULTS.md when bench/probe/run.sh exists. Takes about 25 minutes on 2 shared cores.
 # Every lab run is bounded by its scenario's function timeout and bench.py's subprocess timeout; traffic stays on 127.0.0.1.
 set -euo pipefail
@@ -21,4 +22,5 @@ bash bench/old-method/establish.sh | tee "$BENCH_WORK/establish.txt"
 (cd bench && $PY bench.py)
 if [ -x bench/probe/run.sh ] || [ -f bench/probe/run.sh ]; then bash bench/probe/run.sh; fi
 bash bench/wake/run.sh
+bash bench/coldstart/run.sh
 echo "bench: wrote bench/RESULTS.md and bench/decision-quality.png (work files in $BENCH_WORK)"

@@ -49,6 +49,9 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
         var binary = FunctionBinary ?? await FunctionProcess.BuildAsync(build, skipBuild, progress, cancellationToken);
         var fleet = new LabFleet(scenario, new LabClock(scenario.Start, followsRealTime: false, scenario.ClockScale));
         await using var server = await LabServer.StartAsync(fleet);
+        // coldStartMs then measures the function, not the lab's own first request or first process start.
+        await server.WarmUpAsync(cancellationToken);
+        await FunctionProcess.WarmUpAsync(cancellationToken);
         await using var function = FunctionProcess.Start(binary, FunctionEnvironment(scenario, server));
 
         var ticks = new List<TickRecord>();

@@ -25,6 +25,13 @@ internal sealed class FakeRuntimeApi : IAsyncDisposable
     /// <summary>The status the fake answers a post to this path with (recorded either way); 202 unless a test says.</summary>
     public Func<string, int> StatusFor { get; set; } = _ => 202;
 
+    /// <summary>When set, /next answers this status at once instead of handing out an invocation.</summary>
+    public int? NextStatus { get; set; }
+
+    private int _nextRequests;
+    /// <summary>How many GET /next requests have arrived.</summary>
+    public int NextRequests => Volatile.Read(ref _nextRequests);
+
     public FakeRuntimeApi()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -33,6 +40,12 @@ internal sealed class FakeRuntimeApi : IAsyncDisposable
         _app = builder.Build();
         _app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpContext context) =>
         {
+            Interlocked.Increment(ref _nextRequests);
+            if (NextStatus is { } status)
+            {
+                context.Response.StatusCode = status;
+                return;
+            }
             var (id, payload, deadline, trace) = await _queue.Reader.ReadAsync(context.RequestAborted);
             context.Response.Headers["Lambda-Runtime-Aws-Request-Id"] = id;
             context.Response.Headers["Lambda-Runtime-Deadline-Ms"] = deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);

@@ -175,6 +175,45 @@ public sealed class RuntimeLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A500ToNextEndsTheLoopWithoutAnUnhandledException()
+    {
+        _api.NextStatus = 500;
+        var loop = StartLoop();
+
+        Assert.Equal(1, await loop.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("The Runtime API answered 500 to runtime/invocation/next", _stderr.ToString());
+        Assert.Empty(_api.Posts);
+    }
+
+    [Fact]
+    public async Task CancellingEndsAWaitForTheNextInvocation()
+    {
+        var loop = StartLoop();
+        // The client blocks in a receive on its own thread: cancelling must close the socket under it.
+        var waited = Stopwatch.StartNew();
+        while (_api.NextRequests == 0 && waited.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(10);
+        Assert.Equal(1, _api.NextRequests);
+
+        _stop.Cancel();
+
+        Assert.Equal(0, await loop.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task ManyInvocationsInARowEachGetTheirOwnAnswer()
+    {
+        _ = StartLoop();
+        for (var i = 0; i < 20; i++)
+        {
+            // Payloads from empty to past one read buffer (8 KiB), so both Kestrel's chunked framing and the reader's refills are used.
+            var padding = new string(' ', i * 1000);
+            _api.Enqueue($"req-{i}", "{" + padding + "}", DateTimeOffset.UtcNow.AddSeconds(60));
+            Assert.Equal($"runtime/invocation/req-{i}/response", (await _api.NextPostAsync()).Path);
+        }
+        Assert.Equal(20, _handler.Calls.Count);
+    }
+
+    [Fact]
     public async Task TheTraceIdIsSetForTheTick()
     {
         _ = StartLoop();

@@ -10,9 +10,10 @@ public static class Composition
 {
     /// <summary>The AWS SDK clients are built on the first tick, not at start: a Lambda cold start then reaches the
     /// Runtime API's first request sooner (the SDK's set-up is most of what start-up did), and the first tick pays it once.
-    /// The configuration is still read and checked at start, so a bad one is still an init error.</summary>
-    public static ITickHandler CreateTickHandler(AutoStopConfig config, string? region, TextWriter stdout) =>
-        new DeferredTickHandler(() => Build(config, region, stdout));
+    /// The configuration is still read and checked at start, so a bad one is still an init error.
+    /// <paramref name="stdout"/> is asked for then too: in Lambda, opening Console.Out is start-up work as well.</summary>
+    public static ITickHandler CreateTickHandler(AutoStopConfig config, string? region, Func<TextWriter> stdout) =>
+        new DeferredTickHandler(() => Build(config, region, stdout()));
 
     private static TickRunner Build(AutoStopConfig config, string? region, TextWriter stdout)
     {

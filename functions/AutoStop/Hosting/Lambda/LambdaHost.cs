@@ -51,6 +51,8 @@ public sealed class LambdaHost(IRuntimeApi runtime, Func<string, string?> enviro
             Invocation invocation;
             try { invocation = await runtime.NextAsync(cancellationToken); }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { break; }
+            // A 500 to /next too: exit as the contract says, with a line, rather than crash with an unhandled exception.
+            catch (RuntimeApiExitException e) { await stderr.WriteLineAsync(e.Message); return 1; }
             try { await HandleAsync(handler, invocation, cancellationToken); }
             catch (RuntimeApiExitException e) { await stderr.WriteLineAsync(e.Message); return 1; }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { break; }
