@@ -8,7 +8,9 @@ using AutoStop.Lab.Scenarios;
 namespace AutoStop.Lab.Running;
 
 /// <summary>One tick as the lab saw it: the virtual time, how the invocation ended, how long it took, the lines it printed.</summary>
-public sealed record TickRecord(DateTimeOffset Time, bool Succeeded, string? ErrorType, string Body, double WallMs, IReadOnlyList<string> Lines);
+/// <param name="LabCalls">The AWS calls the lab received during this tick, by operation (throttled attempts included).</param>
+public sealed record TickRecord(DateTimeOffset Time, bool Succeeded, string? ErrorType, string Body, double WallMs, IReadOnlyList<string> Lines,
+    IReadOnlyDictionary<string, int>? LabCalls = null);
 
 /// <summary>Everything a run produced, for the summary and the demo's timeline.</summary>
 public sealed record LabRunResult(
@@ -65,6 +67,7 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
             fleet.Clock.Set(t);
             fleet.Advance();
             var linesBefore = function.LineCount;
+            var callsBefore = server.Gate.Calls;
             var tickClock = Stopwatch.StartNew();
             var payload = Encoding.UTF8.GetBytes($"{{\"time\":\"{t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}\"}}");
             var invocation = server.Runtime.InvokeAsync(payload, timeout);
@@ -87,7 +90,9 @@ public sealed class LabRun(Scenario scenario, FunctionBuild build, bool skipBuil
             // The summary line is printed before the response is posted, but give the pipe a moment to deliver it.
             await WaitForLinesAsync(function, linesBefore, cancellationToken);
             var lines = function.Lines().Skip(linesBefore).ToList();
-            var record = new TickRecord(t, result.Succeeded, result.ErrorType, result.Body, tickClock.Elapsed.TotalMilliseconds, lines);
+            var callsDuring = server.Gate.Calls.ToDictionary(c => c.Key, c => c.Value - callsBefore.GetValueOrDefault(c.Key), StringComparer.Ordinal)
+                .Where(c => c.Value > 0).ToDictionary(StringComparer.Ordinal);
+            var record = new TickRecord(t, result.Succeeded, result.ErrorType, result.Body, tickClock.Elapsed.TotalMilliseconds, lines, callsDuring);
             ticks.Add(record);
             peakRss = function.PeakRssKb() ?? peakRss;
             OnTick?.Invoke(record, fleet);

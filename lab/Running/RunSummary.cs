@@ -124,6 +124,13 @@ public static class RunSummary
                 ["wallMsMax"] = Math.Round(run.Ticks.Select(t => t.WallMs).DefaultIfEmpty(0).Max(), 1),
                 ["wallMsMean"] = Math.Round(run.Ticks.Select(t => t.WallMs).DefaultIfEmpty(0).Average(), 1),
                 ["tickDurationMsMax"] = tickLines.Select(l => l["durationMs"]?.GetValue<long>() ?? 0).DefaultIfEmpty(0).Max(),
+                // Per tick: its time, the lab's wall and the calls the lab received during it (a warm tick's cost apart from the cold one's).
+                ["each"] = new JsonArray(run.Ticks.Select(t => (JsonNode)new JsonObject
+                {
+                    ["time"] = Time(t.Time),
+                    ["wallMs"] = Math.Round(t.WallMs, 1),
+                    ["apiCalls"] = Object(t.LabCalls ?? new Dictionary<string, int>()),
+                }).ToArray()),
             },
             ["fleet"] = new JsonObject
             {

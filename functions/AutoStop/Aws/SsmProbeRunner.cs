@@ -24,10 +24,11 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
     private const double PollBackoff = 1.5;
     private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(3);
 
-    /// <summary>The first poll waits about as long as most answers took last tick (one listing round then finds nearly
-    /// all of them, instead of several rounds that find a few), but never longer than this: an early answer's look must
-    /// still be fresh when its stop goes out.</summary>
-    private static readonly TimeSpan MaxFirstWait = TimeSpan.FromSeconds(4);
+    /// <summary>In a warm process the first poll waits a little longer than the slowest answer took last tick (one
+    /// listing per command then finds them all, instead of rounds that each find a few), whatever
+    /// AUTOSTOP_PROBE_POLL_MILLISECONDS (the first tick's wait) says, but never longer than the maximum: an early
+    /// answer's look must still be fresh when its stop goes out.</summary>
+    private static readonly TimeSpan MaxFirstWait = TimeSpan.FromSeconds(4), MinFirstWait = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How long a listing of the managed nodes is reused (policy time). Who is managed changes rarely, and a
     /// stale entry is never unsafe: SendCommand refuses an instance that is no longer valid, the refusal is isolated, and
@@ -59,7 +60,7 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         // last tick, then backing off), and its answers are handed on as soon as its listing returns: however many
         // commands a large fleet needs, an answer waits only for its own command's next listing, never for a whole round.
         // Commands go out as soon as 50 reachable instances are known, while SSM's managed-node listing is still paging.
-        var firstWait = _typicalAnswer is { } typical ? Clamp(typical, request.FirstPoll, MaxFirstWait) : request.FirstPoll;
+        var firstWait = _typicalAnswer is { } typical ? Clamp(typical, MinFirstWait, MaxFirstWait) : request.FirstPoll;
         var polls = new List<Task>();
         var answerTimes = new List<TimeSpan>();
         var refused = new Dictionary<string, AwsFailure>(StringComparer.Ordinal);
@@ -84,8 +85,9 @@ public sealed class SsmProbeRunner(IAmazonSimpleSystemsManagement ssm, ApiCallLo
         await sending;
         if (refused.Count > 0) await AnswerRefusedAsync(refused, answers, cancellationToken);
         await Task.WhenAll(polls);
-        // Most answers' time (the 90th percentile) sets the next tick's first wait; a tick with none keeps the last one.
-        if (answerTimes.Count > 0) _typicalAnswer = answerTimes.Order().ElementAt((int)Math.Min(answerTimes.Count - 1, Math.Floor(answerTimes.Count * 0.9)));
+        // The slowest answer's time sets the next tick's first wait (one listing per command then finds them all); a tick
+        // with none keeps the last one.
+        if (answerTimes.Count > 0) _typicalAnswer = answerTimes.Max() * 1.1;
     }
 
     private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;

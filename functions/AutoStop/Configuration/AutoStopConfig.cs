@@ -64,7 +64,7 @@ public sealed partial record AutoStopConfig
         new("AUTOSTOP_PROBE_TIMEOUT_SECONDS", "30", "How long a tick waits for probe results (5 to 120)."),
         new("AUTOSTOP_MAX_OBSERVATION_AGE_SECONDS", "10", "A stop is never sent on a probe observation older than this many seconds (1 to 60)."),
         new("AUTOSTOP_EVENT_MAX_SKEW_MINUTES", "auto", "How far a payload's time may be from the clock, either way: auto (the larger of 15 and two schedule periods), minutes 1 to 10080, or off."),
-        new("AUTOSTOP_PROBE_POLL_MILLISECONDS", "1000", "First wait before polling probe results; doubles up to 5 s (10 to 10000)."),
+        new("AUTOSTOP_PROBE_POLL_MILLISECONDS", "1000", "A cold process's first wait before polling probe results, growing by half each poll up to 3 s (10 to 10000); a warm one waits a tenth longer than the slowest answer took the tick before."),
         new("AUTOSTOP_METRIC_NAMESPACE", "AutoStop", "CloudWatch namespace of the EMF metrics."),
         new("AUTOSTOP_INSTANCE_METRICS", "false", "true: also publish a Sessions metric per instance (a paid custom metric each; the decision lines chart it for free)."),
         new("AUTOSTOP_SCHEDULE_MINUTES", "5", "The schedule period in minutes (1 to 1440), for InstanceHoursSaved."),
