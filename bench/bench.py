@@ -680,8 +680,8 @@ def chart(scores, path, fleet):
               ("Early stops (< threshold after the last use)", [scores[n]["early"] for n in names]),
               ("Patch runs cut", [scores[n]["patchesCut"] for n in names]),
               ("Keep-alive batch jobs cut", [scores[n]["jobsCut"] for n in names]),
-              ("Quick restarts (started again within 30 min)", [scores[n]["quickRestarts"] for n in names])]
-    colors = ["#cccccc", "#888888", "#d95f02", "#7570b3", "#1b9e77"]
+              ("Quick restarts (back within 30 min)", [scores[n]["quickRestarts"] for n in names])]
+    colors = ["#cccccc", "#888888", "#d95f02", "#7570b3", "#1b9e77", "#66a61e"]
     for ax, (title, values) in zip(axes, panels):
         bars = ax.barh(names, values, color=colors[: len(names)])
         ax.set_title(title, fontsize=10)
