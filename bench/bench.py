@@ -1,7 +1,9 @@
 """Regenerates bench/RESULTS.md and bench/decision-quality.png (called by bench/run.sh; never edit the results by hand).
 
-1. Decision quality: one seeded week of session traces for 50 instances; AutoStop through the lab and the real
-   function, the old cron + [priv] grep + alarm method, a CPU alarm and the oracle, all scored the same way.
+1. Decision quality: one seeded week of session traces for 62 instances; AutoStop through the lab and the real
+   function, the old cron + [priv] grep + alarm method, a CPU alarm and the oracle, all scored the same way (quick
+   restarts included). Then issue 13's Jupyter-only users: the same methods, AutoStop with and without
+   AutoStop:ActivePorts=8888.
 2. Tick cost in the lab with AWS-like latency and rate limits, for N = 10, 100, 1,000, 5,000 instances.
 3. Cold start of the Native AOT bootstrap beside the JIT build, in one run each.
 4. A monthly cost table per 1,000 instances from the measured numbers.
@@ -119,16 +121,155 @@ def decision_quality_text(instances):
 
 def total(results):
     """Sums the per-instance scores; early stops are kept one by one too (earlyStops), so a method's can be named."""
-    out = {"wasteMinutes": 0, "interrupted": 0, "early": 0, "patchesCut": 0, "jobsCut": 0, "stops": 0, "earlyStops": []}
+    out = {"wasteMinutes": 0, "interrupted": 0, "early": 0, "patchesCut": 0, "jobsCut": 0, "stops": 0, "quickRestarts": 0,
+           "lostMinutes": 0, "earlyStops": [], "quickRestartList": []}
     for r in results:
-        for k in ("wasteMinutes", "interrupted", "patchesCut", "jobsCut", "stops"):
+        for k in ("wasteMinutes", "interrupted", "patchesCut", "jobsCut", "stops", "quickRestarts", "lostMinutes"):
             out[k] += r[k]
         if r["early"] is None:
             out["early"] = None
         elif out["early"] is not None:
             out["early"] += r["early"]
         out["earlyStops"] += r["earlyStops"]
+        out["quickRestartList"] += r["quickRestartList"]
     return out
+
+
+def quick_restart_check(row, run, name, instances, stops_by_name):
+    """The quick restarts of an AutoStop row three ways: scored on its stop timeline with the rule every row uses
+    (methods.quick_restarts), the lab's own count (summary.json quickRestarts, from its state timeline) and the
+    function's (its decision lines' quickRestart, summed over its tick lines as quickRestartsLogged). Returns a sentence,
+    naming the instances where the counts differ."""
+    labs = {i["name"]: len(i["quickRestarts"]) for i in run["instances"]}
+    logged = logged_quick_restarts(name)
+    traced = {i["name"]: len(methods.quick_restarts(stops_by_name[i["name"]])) for i in instances}
+    t, l, f = sum(traced.values()), run["fleet"]["quickRestarts"], run["fleet"]["quickRestartsLogged"]
+    text = f"{row}: {t} on the traces, {l} in the lab's own count (`summary.json` `quickRestarts`), {f} in the function's own (its tick lines' `quickRestarts`)"
+    if t == l == f:
+        return text + ": the same."
+    diffs = [f"`{n}` traces {traced[n]}, lab {labs.get(n, 0)}, function {logged.get(n, 0)}" for n in traced
+             if not traced[n] == labs.get(n, 0) == logged.get(n, 0)]
+    last_tick = run["_ticks"][-1]["time"] if run["_ticks"] and "time" in run["_ticks"][-1] else None
+    return (text + f"; they differ on {', '.join(diffs)}. The function counts a restart on the first tick that sees the "
+            "instance running again (a restart after the last tick is not counted by it); the traces and the lab read the "
+            "same state timeline, the traces in whole minutes" + (f" (last tick {last_tick})" if last_tick else "") + ".")
+
+
+def quick_restarts_by_kind(instances, scores, rows):
+    """Where the quick restarts of some rows come from, by kind of instance (traces.generate's archetypes)."""
+    kind = {i["name"]: i["archetype"] for i in instances}
+    parts = []
+    for row in rows:
+        counts = {}
+        for q in scores[row]["quickRestartList"]:
+            counts[kind[q["instance"]]] = counts.get(kind[q["instance"]], 0) + 1
+        parts.append(f"{row}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+    return ("By kind of instance (CI targets connect every few minutes to an hour, so a stop between two of their "
+            "connections is often followed by the next within 30 minutes): " + "; ".join(parts) + ".")
+
+
+def logged_quick_restarts(name):
+    """Per instance name, the decision lines of the lab run `name` that said quickRestart: true."""
+    counts = {}
+    with open(os.path.join(WORK, name, "log.jsonl")) as f:
+        for line in f:
+            if '"quickRestart":true' in line.replace(" ", ""):
+                d = json.loads(line)
+                if d.get("event") == "decision" and d.get("quickRestart") is True:
+                    counts[d.get("name")] = counts.get(d.get("name"), 0) + 1
+    return counts
+
+
+# ---------------------------------------------------------------- 1b. a Jupyter-only user (issue 13)
+JUPYTER_TAG = {"AutoStop:ActivePorts": str(traces.JUPYTER_PORT)}
+JUPYTER_PLAIN_ROW = "AutoStop without `AutoStop:ActivePorts` (lab, real function)"
+JUPYTER_TAGGED_ROW = f"AutoStop with `AutoStop:ActivePorts={traces.JUPYTER_PORT}` (lab, real function)"
+
+
+def jupyter_scenario(users):
+    """Every user's week twice in one lab run: on an instance without AutoStop:ActivePorts and on one with it set to
+    Jupyter's port (instances are independent in the lab, so one run serves both rows)."""
+    scenario = traces.to_scenario(users)
+    tagged = traces.to_scenario(users, extra_tags=JUPYTER_TAG)
+    for n, inst in enumerate(tagged["instances"]):
+        inst.update(name=inst["name"] + "-activeports", id="i-" + format(0x0C000000000000000 + n, "017x"))
+    scenario.update(name="jupyter-week", instances=scenario["instances"] + tagged["instances"])
+    return scenario
+
+
+def jupyter_only():
+    """Issue 13's Jupyter-only users (traces.jupyter), every method scored as in the decision-quality table; AutoStop
+    through the lab and the real function, with and without AutoStop:ActivePorts. Each row also keeps, for its stops with
+    nobody connected, how many minutes after the last connection ended they came."""
+    users = traces.jupyter()
+    stops = {}
+    for name, method in [("never stop (baseline)", lambda *args: False), ("oracle", methods.oracle), ("old cron + [priv] grep", methods.old_method),
+                         ("CPU alarm (<5% for 15 min)", methods.cpu_alarm())]:
+        stops[name] = {u["name"]: methods.simulate(u, method) for u in users}
+    run = lab_run(jupyter_scenario(users), "jupyter-week")
+    by_name = {i["name"]: i for i in run["instances"]}
+    lab = {}
+    for row, suffix in ((JUPYTER_PLAIN_ROW, ""), (JUPYTER_TAGGED_ROW, "-activeports")):
+        stops[row] = {u["name"]: methods.timeline_to_stops(by_name[u["name"] + suffix]["timeline"]) for u in users}
+        mine = [by_name[u["name"] + suffix] for u in users]
+        logged = logged_quick_restarts("jupyter-week")
+        lab[row] = {"interrupted": sum(len(i["sessionsInterrupted"]) for i in mine), "quickRestarts": sum(len(i["quickRestarts"]) for i in mine),
+                    "quickRestartsLogged": sum(logged.get(u["name"] + suffix, 0) for u in users),
+                    "decisions": {k: sum(i["decisions"].get(k, 0) for i in mine) for k in sorted({k for i in mine for k in i["decisions"]})}}
+    rows = {}
+    for name, by_user in stops.items():
+        rows[name] = total(methods.score(u, by_user[u["name"]]) for u in users)
+        rows[name]["after"] = sorted(m for u in users for m in methods.minutes_after_last_use(u, by_user[u["name"]]))
+        rows[name]["quickAfter"] = sorted(e - b for u in users for b, e in methods.quick_restarts(by_user[u["name"]]))
+        rows[name]["lab"] = lab.get(name)
+    return {"users": users, "rows": rows, "run": run}
+
+
+def jupyter_section(w, j):
+    """The Jupyter-only scenario's text and table (issue 13)."""
+    users, rows, run = j["users"], j["rows"], j["run"]
+    sessions = [x for u in users for x in u["sessions"]]
+    days = len(users) * traces.DAYS
+    w("## Jupyter-only users (issue 13)\n")
+    w(f"{len(users)} instances whose only users work in a browser on Jupyter (`bench/traces.py` `jupyter`, seed 13): "
+      f"{len(sessions)} browser sessions Monday to Friday, each {sessions[0]['count']} established connections to port "
+      f"{traces.JUPYTER_PORT} from the user's laptop (the page and the kernel's websocket), never an SSH or Session Manager "
+      "session; a working day is the morning, lunch, the afternoon and, on some days, one or two 10-40 minute meetings "
+      "with the laptop closed (its connections gone). Nothing runs while nobody is connected. The same rules as above: a "
+      "person arriving at a stopped instance starts it; a session live at a stop is interrupted, and its person is back "
+      "only with their next session. AutoStop ran once through the lab and the real function with each user's week on "
+      f"two instances, one without `AutoStop:ActivePorts` and one with `AutoStop:ActivePorts={traces.JUPYTER_PORT}`: the "
+      f"lab's `kind: port` sessions, which it reports as the probe's `inboundConnections` from a remote peer "
+      f"({run['ticks']['count']} ticks in {run['wallSeconds']:.0f} s).\n")
+    w("| method | sessions interrupted | connected hours lost | quick restarts | early stops | stops with nobody connected: minutes after the last connection (min-max) | idle instance-hours not saved | stops per instance-day |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        after = f"{r['after'][0]}-{r['after'][-1]}" if r["after"] else "-"
+        w(f"| {name} | {r['interrupted']} | {r['lostMinutes'] / 60:.1f} | {r['quickRestarts']} | {r['early']} | {after} | "
+          f"{r['wasteMinutes'] / 60:.1f} | {r['stops'] / days:.2f} |")
+    old, plain, tagged = rows["old cron + [priv] grep"], rows[JUPYTER_PLAIN_ROW], rows[JUPYTER_TAGGED_ROW]
+    w(f"\n*Connected hours lost*: minutes a user was in a browser session while the instance was not running (cut by a "
+      "stop, back with the next session). The old method's grep looks for `sshd` processes, and a browser on Jupyter "
+      f"starts none (Jupyter's server is a python process), so its alarm sees only zeros and stops the instance "
+      f"{methods.THRESHOLD} minutes after each start, under the user ({old['interrupted']} of {len(sessions)} sessions cut). AutoStop without the tag sees no "
+      "SSH, Session Manager or remote-shell session either, so it stops the instance once its boot grace and threshold "
+      f"are past, also under the user ({plain['interrupted']} cut). With `AutoStop:ActivePorts={traces.JUPYTER_PORT}` "
+      f"the connections are use (`keep/active-ports`): {tagged['interrupted']} sessions interrupted, {tagged['early']} "
+      "early stops, every stop " + (f"{tagged['after'][0]} to {tagged['after'][-1]} minutes after the last connection "
+      f"ended (the threshold, {methods.THRESHOLD}, plus up to one {traces.TICK_MINUTES}-minute tick)" if tagged["after"] else "none") +
+      f"; its {tagged['quickRestarts']} quick restarts are the user back from lunch or a meeting "
+      + (f"{tagged['quickAfter'][0]}-{tagged['quickAfter'][-1]} minutes after such a stop" if tagged["quickAfter"] else "-") +
+      f" (the oracle, which stops exactly at the threshold, has {rows['oracle']['quickRestarts']}).\n")
+    for row in (JUPYTER_PLAIN_ROW, JUPYTER_TAGGED_ROW):
+        r, lab = rows[row], rows[row]["lab"]
+        same = r["interrupted"] == lab["interrupted"] and r["quickRestarts"] == lab["quickRestarts"] == lab["quickRestartsLogged"]
+        w(f"{row}: the lab's own count {lab['interrupted']} sessions interrupted, {lab['quickRestarts']} quick restarts "
+          f"(the function's own count: {lab['quickRestartsLogged']})" + (", the same as scored on the traces" if same else
+          f", against {r['interrupted']} and {r['quickRestarts']} scored on the traces") + "; decisions by reason: "
+          + ", ".join(f"{k} {v}" for k, v in lab["decisions"].items()) + ".\n")
+    w("The probe counts connections, not people: a browser tab left open on a machine that stays awake keeps its "
+      "connections, and the instance with it (these traces have none). An SSH tunnel or Session Manager port forwarding "
+      "to Jupyter is a loopback peer, never counted: there the SSH or Session Manager session is the use.\n")
 
 
 # ---------------------------------------------------------------- 2. tick cost
@@ -553,13 +694,14 @@ def chart(scores, path, fleet):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     names = list(scores)
-    fig, axes = plt.subplots(1, 5, figsize=(19, 4.2))
+    fig, axes = plt.subplots(1, 6, figsize=(22, 4.2))
     panels = [("Idle instance-hours not saved (waste)", [scores[n]["wasteMinutes"] / 60 for n in names]),
               ("Sessions interrupted by a stop", [scores[n]["interrupted"] for n in names]),
               ("Early stops (< threshold after the last use)", [scores[n]["early"] for n in names]),
               ("Patch runs cut", [scores[n]["patchesCut"] for n in names]),
-              ("Keep-alive batch jobs cut", [scores[n]["jobsCut"] for n in names])]
-    colors = ["#cccccc", "#888888", "#d95f02", "#7570b3", "#1b9e77"]
+              ("Keep-alive batch jobs cut", [scores[n]["jobsCut"] for n in names]),
+              ("Quick restarts (back within 30 min)", [scores[n]["quickRestarts"] for n in names])]
+    colors = ["#cccccc", "#888888", "#d95f02", "#7570b3", "#1b9e77", "#66a61e"]
     for ax, (title, values) in zip(axes, panels):
         bars = ax.barh(names, values, color=colors[: len(names)])
         ax.set_title(title, fontsize=10)
@@ -608,122 +750,31 @@ def establishment_report(w):
       "(no session). The traces hold no scanners or password guessers, so only the misses change the scores.\n")
 
 
-RANDOM_THROTTLE = 0.2  # share of calls refused whatever the call rate (other callers in the account, a busy region)
-RANDOM_THROTTLE_N = 1000
-
-
-def retry_modes_under_random_throttling():
-    """The same 1,000-instance tick in both SDK retry modes when throttling does not follow this caller's own rate:
-    RANDOM_THROTTLE of SendCommand, ListCommandInvocations and CreateTags calls are refused at random, on top of the
-    rate limits. Each run is capped at ADAPTIVE_CAP_S by the function's timeout."""
-    rows = []
-    for mode in ("standard", "adaptive"):
-        scenario = cost_scenario(RANDOM_THROTTLE_N)
-        scenario.update(name=f"random-throttle-{mode}", functionTimeoutSeconds=ADAPTIVE_CAP_S)
-        scenario["apiFaults"] = scenario["apiFaults"] + [
-            {"operation": op, "throttleRate": RANDOM_THROTTLE}
-            for op in ("SSM:SendCommand", "SSM:ListCommandInvocations", "EC2:CreateTags")]
-        s = lab_run(scenario, f"random-throttle-{mode}", function="aot", env={"AWS_RETRY_MODE": mode}, timeout=ADAPTIVE_CAP_S + 300, allow_crash=True)
-        tick = s["_ticks"][0] if s["_ticks"] else None
-        rows.append({
-            "mode": mode, "calls": sum(s["apiCalls"].values()), "throttled": s["throttledCallsTotal"],
-            "tickMs": tick["durationMs"] if tick else None, "stopped": tick["stopped"] if tick else s["fleet"]["stops"],
-            "probeFailures": tick["probeFailures"] if tick else None, "interrupted": s["fleet"]["sessionsInterrupted"],
-            "stale": s["fleet"]["decisions"].get("skip/stale-observation", 0), "ageMax": s["fleet"]["observationAgeSecondsMax"],
-            "staleAges": stale_ages(f"random-throttle-{mode}"),
-            "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None,
-        })
-    return rows
-
-
-def targets_table(scores, fresh, rows, big, cold, cost_table, cost):
-    """Every target of issues 11 and 14 beside the figure this run measured (each also in its section below)."""
-    def row_at(n, poll=DEFAULT_POLL_MS):
-        return next(r for r in rows if r["n"] == n and r["mode"] == "standard" and r["pollMs"] == poll)
-
-    def verdict(ok):
-        return "met" if ok else "**missed**"
-
-    lines = ["## Targets (issues 11 and 14), measured in this run\n",
-             "| issue | figure | measured | target | |", "|---|---|---:|---:|---|"]
-
-    def add(issue, figure, measured, target, ok):
-        lines.append(f"| {issue} | {figure} | {measured} | {target} | {verdict(ok)} |")
-
-    for row in (AUTOSTOP_ROW, AUTOSTOP_MOVING_ROW):
-        a = scores[row]
-        add(11, f"week, {row}: sessions interrupted / early stops / patch runs cut", f"{a['interrupted']} / {a['early']} / {a['patchesCut']}", "0 / 0 / 0",
-            not (a["interrupted"] or a["early"] or a["patchesCut"]))
-    waste = ", ".join(f"{n} {scores[n]['wasteMinutes'] / 60:.1f}" for n in ("oracle", "old cron + [priv] grep", AUTOSTOP_ROW))
-    lines.append(f"| 11 | week: idle instance-hours not saved | {waste} | reported beside the old method and the oracle | |")
-    h = fresh["hang"]
-    add(11, f"{FRESH_N} instances + a hung probe: max observation age at a stop (s)", f"{h['ageMax']:.3f}", "<= 10", h["ageMax"] is not None and h["ageMax"] <= 10)
-    timed = [r for r in rows if r["ageMax"] is not None]
-    worst = max(timed, key=lambda r: r["ageMax"]) if timed else None
-    if worst:
-        add(11, "max observation age at a stop over the tick-cost runs (lab: stop's time minus the look's)",
-            f"{worst['ageMax']:.3f} (N = {worst['n']:,}, poll {worst['pollMs']} ms, {worst['mode']})", "<= 10", worst["ageMax"] <= 10)
-    stale = sum(r["stale"] for r in rows)
-    add(11, "idle instances due but skipped as stale-observation over the tick-cost runs", f"{stale:,}", "0 (each is a stop put off a tick)", stale == 0)
-    def warm_at(n):
-        return next(r for r in rows if r["n"] == n and r["mode"] == WARM)
-
-    for n, target in ((1000, 0.06), (5000, 0.05)):
-        w, c = warm_at(n), row_at(n)
-        per, cold_per = sum(w["calls"].values()) / n, sum(c["calls"].values()) / n
-        add(14, f"API calls per instance per tick, N = {n:,}: steady (warm process) / a cold process's first tick", f"{per:.3f} / {cold_per:.3f}",
-            f"<= {target}", per <= target)
-    for n in (1000, 5000):
-        w, c = warm_at(n), row_at(n)
-        ratio, cold_ratio = w["tickMs"] / 1000 / w["floorS"], c["tickMs"] / 1000 / c["floorS"]
-        add(14, f"tick wall / floor (drawn probe latencies), N = {n:,}: steady (warm process) / a cold process's first tick",
-            f"{ratio:.2f} ({w['tickMs'] / 1000:.2f} s / {w['floorS']:.2f} s) / {cold_ratio:.2f}", "<= 1.3", ratio <= 1.3)
-    aot, jit = cold["aot"]["coldStartMs"], cold["jit"]["coldStartMs"]
-    add(14, "AOT cold start to the first Runtime API request (ms, median)", f"{aot:.1f}", "<= 50", aot <= 50)
-    add(14, "JIT / AOT cold start (medians)", f"{jit / aot:.1f}x", ">= 5x", jit / aot >= 5)
-    wall_ok = big["tickMs"] is not None and big["tickMs"] / 1000 <= big["timeoutS"]
-    add(14, f"{big['n']:,}-instance tick: wall (s)", f"{big['tickMs'] / 1000:.1f}" if big["tickMs"] is not None else "no tick end", f"<= {big['timeoutS']} (template Timeout)", wall_ok)
-    add(14, f"{big['n']:,}-instance tick: instances decided", f"{big['decided']:,}", f"{big['n']:,}", big["decided"] == big["n"])
-    due = big["n"] - big["n"] // 2
-    add(11, f"{big['n']:,}-instance tick: idle instances due that were stopped (the rest: reasons below)", f"{big['stopped']:,}", f"{due:,}", big["stopped"] == due)
-    rss = (big["peakRssKb"] or 0) / 1024
-    add(14, f"{big['n']:,}-instance tick: peak RSS (MiB)", f"{rss:.0f}", f"<= {big['memoryMb']} (template MemorySize)", 0 < rss <= big["memoryMb"])
-    default_total = sum(cost_table["AutoStop, template defaults"].values())
-    add(14, "monthly cost per 1,000 instances, template defaults", f"${default_total:.2f}", "<= $10", default_total <= 10)
-    add(14, "mean decision-line bytes (N = 1,000 tick)", f"{cost['decision_bytes_mean']:.0f}", "< 500", cost["decision_bytes_mean"] < 500)
-    return "\n".join(lines) + "\n"
-
-
-def main():
-    t0 = time.time()
-    instances, scores, week, variant, week_ignoring = decision_quality()
-    rows = tick_cost()
-    random_rows = retry_modes_under_random_throttling()
-    cold = cold_start()
-    fresh = fresh_look()
-    big = scale()
-    day = lab_run(os.path.join(ROOT, "lab", "scenarios", "day-100.yaml"), "day-100")
-    lab_run(cost_scenario(N_COST, instance_metrics=True), f"tick-{N_COST}-instance-metrics")
-    cost_table, cost = costs(rows, log_bytes_by_kind(f"tick-{N_COST}"), log_bytes_by_kind(f"tick-{N_COST}-instance-metrics"))
-    chart(scores, os.path.join(BENCH, "decision-quality.png"), len(instances))
-
+def decision_quality_section(w, instances, scores, week, variant, week_ignoring, jupyter):
+    """The decision-quality section of RESULTS.md, the Jupyter-only scenario's after it."""
     days = len(instances) * traces.DAYS
-    out = []
-    w = out.append
-    w("# AutoStop benchmarks\n")
-    w(f"Generated by `bash bench/run.sh` on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
-      f"({platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}); "
-      f"took {time.time() - t0:.0f} s. Do not edit by hand: rerun the command.\n")
-    targets_at = len(out)  # the targets table goes here, once every figure is measured
     w("## Decision quality\n")
     w(decision_quality_text(instances))
-    w("| method | idle instance-hours not saved | sessions interrupted | early stops | patch runs cut | keep-alive jobs cut | stops per instance-day |")
-    w("|---|---:|---:|---:|---:|---:|---:|")
+    w("| method | idle instance-hours not saved | sessions interrupted | early stops | patch runs cut | keep-alive jobs cut | quick restarts | stops per instance-day |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in scores.items():
-        w(f"| {name} | {s['wasteMinutes'] / 60:.1f} | {s['interrupted']} | {s['early']} | {s['patchesCut']} | {s['jobsCut']} | {s['stops'] / days:.2f} |")
+        w(f"| {name} | {s['wasteMinutes'] / 60:.1f} | {s['interrupted']} | {s['early']} | {s['patchesCut']} | {s['jobsCut']} | {s['quickRestarts']} | {s['stops'] / days:.2f} |")
     w("\nEarly stop: a stop with nothing live, sooner than the 15-minute threshold after the last use ended (a session's end, "
       "a keep-alive's end, a patch run's end); a stop with something live is an interruption (or a cut job or patch run) "
       "instead. Maintenance is use for every score: the oracle keeps an instance up while it is patched.\n")
+    w(f"Quick restart: a stop after which someone started the instance again within {methods.QUICK_RESTART_MINUTES} minutes "
+      "(the rule of the lab's `summary.json` `quickRestarts` and of the function's `quickRestart`, applied to every "
+      "method's stop timeline the same way; in the bench a person arriving at a stopped instance starts it, for every "
+      "method). A stop that cuts a session is no quick restart unless its person happens to have another session within "
+      "30 minutes: they are back only with their next one. Even the oracle has them: a person back from lunch or a break "
+      f"16 to {methods.THRESHOLD + methods.QUICK_RESTART_MINUTES} minutes after leaving finds the instance stopped at the threshold. "
+      + quick_restarts_by_kind(instances, scores, ("oracle", "old cron + [priv] grep", AUTOSTOP_ROW)) +
+      (" AutoStop's stops come up to one tick after the oracle's, so the next arrival falls within 30 minutes of them a "
+       "little more often." if scores[AUTOSTOP_ROW]["quickRestarts"] > scores["oracle"]["quickRestarts"] else "") +
+      " The AutoStop rows counted three ways:\n")
+    for row, run, name in ((AUTOSTOP_ROW, week, "week"), (AUTOSTOP_MOVING_ROW, week["_moving"], "week-clock-1")):
+        w("- " + quick_restart_check(row, run, name, instances, {i["name"]: methods.timeline_to_stops(i["timeline"]) for i in run["instances"]}))
+    w("")
     for row, run in ((AUTOSTOP_ROW, week), (AUTOSTOP_MOVING_ROW, week["_moving"])):
         auto = scores[row]
         lab_count = run["fleet"]["sessionsInterrupted"] + run["fleet"]["busyInterrupted"]
@@ -768,15 +819,138 @@ def main():
       f"terminal idle {limit} minutes or more is not a session (when every live SSH or mosh session is such a terminal, the "
       "option's own rule), against an oracle on the same definition; the default AutoStop run is scored the same way "
       "for comparison (early stops are not scored on this definition).\n")
-    w("| method (terminals idle past the limit are not sessions) | idle instance-hours not saved | sessions interrupted | patch runs cut | keep-alive jobs cut | stops per instance-day |")
-    w("|---|---:|---:|---:|---:|---:|")
+    w("| method (terminals idle past the limit are not sessions) | idle instance-hours not saved | sessions interrupted | patch runs cut | keep-alive jobs cut | quick restarts | stops per instance-day |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
     for name, s in variant.items():
-        w(f"| {name} | {s['wasteMinutes'] / 60:.1f} | {s['interrupted']} | {s['patchesCut']} | {s['jobsCut']} | {s['stops'] / days:.2f} |")
+        w(f"| {name} | {s['wasteMinutes'] / 60:.1f} | {s['interrupted']} | {s['patchesCut']} | {s['jobsCut']} | {s['quickRestarts']} | {s['stops'] / days:.2f} |")
     w(f"\nThe lab's own count for the run with the option ({week_ignoring['fleet']['sessionsInterrupted']} sessions interrupted) "
-      "counts the forgotten terminals it cut, since the lab scores every session as a session.\n")
+      "counts the forgotten terminals it cut, since the lab scores every session as a session. Quick restarts (the same "
+      "rule as above; a stop's quick restart does not depend on what counts as a session): "
+      + quick_restart_check(f"AutoStop:IgnoreIdleTerminalsAfter={limit}", week_ignoring, "week-ignore-terminals", instances,
+                            {i["name"]: methods.timeline_to_stops(i["timeline"]) for i in week_ignoring["instances"]}) + "\n")
     w("![decision quality](decision-quality.png)\n")
     establishment_report(w)
-    w("The CPU alarm uses a per-minute CPU model (typing and builds in bursts, idle readers near 1%, batch jobs 60-95%).\n")
+    w("The CPU alarm uses a per-minute CPU model (typing and builds in bursts, idle readers near 1%, batch jobs 60-95%; "
+      "a browser on Jupyter like a session without a terminal: notebook cells in bursts).\n")
+    jupyter_section(w, jupyter)
+
+
+RANDOM_THROTTLE = 0.2  # share of calls refused whatever the call rate (other callers in the account, a busy region)
+RANDOM_THROTTLE_N = 1000
+
+
+def retry_modes_under_random_throttling():
+    """The same 1,000-instance tick in both SDK retry modes when throttling does not follow this caller's own rate:
+    RANDOM_THROTTLE of SendCommand, ListCommandInvocations and CreateTags calls are refused at random, on top of the
+    rate limits. Each run is capped at ADAPTIVE_CAP_S by the function's timeout."""
+    rows = []
+    for mode in ("standard", "adaptive"):
+        scenario = cost_scenario(RANDOM_THROTTLE_N)
+        scenario.update(name=f"random-throttle-{mode}", functionTimeoutSeconds=ADAPTIVE_CAP_S)
+        scenario["apiFaults"] = scenario["apiFaults"] + [
+            {"operation": op, "throttleRate": RANDOM_THROTTLE}
+            for op in ("SSM:SendCommand", "SSM:ListCommandInvocations", "EC2:CreateTags")]
+        s = lab_run(scenario, f"random-throttle-{mode}", function="aot", env={"AWS_RETRY_MODE": mode}, timeout=ADAPTIVE_CAP_S + 300, allow_crash=True)
+        tick = s["_ticks"][0] if s["_ticks"] else None
+        rows.append({
+            "mode": mode, "calls": sum(s["apiCalls"].values()), "throttled": s["throttledCallsTotal"],
+            "tickMs": tick["durationMs"] if tick else None, "stopped": tick["stopped"] if tick else s["fleet"]["stops"],
+            "probeFailures": tick["probeFailures"] if tick else None, "interrupted": s["fleet"]["sessionsInterrupted"],
+            "stale": s["fleet"]["decisions"].get("skip/stale-observation", 0), "ageMax": s["fleet"]["observationAgeSecondsMax"],
+            "staleAges": stale_ages(f"random-throttle-{mode}"),
+            "crash": s["function"]["crashReason"] if s["function"]["crashed"] else None,
+        })
+    return rows
+
+
+def targets_table(scores, fresh, rows, big, cold, cost_table, cost, jupyter):
+    """Every target of issues 11, 13 and 14 beside the figure this run measured (each also in its section below)."""
+    def row_at(n, poll=DEFAULT_POLL_MS):
+        return next(r for r in rows if r["n"] == n and r["mode"] == "standard" and r["pollMs"] == poll)
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    lines = ["## Targets (issues 11, 13 and 14), measured in this run\n",
+             "| issue | figure | measured | target | |", "|---|---|---:|---:|---|"]
+
+    def add(issue, figure, measured, target, ok):
+        lines.append(f"| {issue} | {figure} | {measured} | {target} | {verdict(ok)} |")
+
+    for row in (AUTOSTOP_ROW, AUTOSTOP_MOVING_ROW):
+        a = scores[row]
+        add(11, f"week, {row}: sessions interrupted / early stops / patch runs cut", f"{a['interrupted']} / {a['early']} / {a['patchesCut']}", "0 / 0 / 0",
+            not (a["interrupted"] or a["early"] or a["patchesCut"]))
+    waste = ", ".join(f"{n} {scores[n]['wasteMinutes'] / 60:.1f}" for n in ("oracle", "old cron + [priv] grep", AUTOSTOP_ROW))
+    lines.append(f"| 11 | week: idle instance-hours not saved | {waste} | reported beside the old method and the oracle | |")
+    quick = ", ".join(f"{n} {scores[n]['quickRestarts']}" for n in ("oracle", "old cron + [priv] grep", "CPU alarm (<5% for 15 min)", AUTOSTOP_ROW))
+    lines.append(f"| 13 | week: quick restarts (started again within {methods.QUICK_RESTART_MINUTES} min of a stop) | {quick} | reported for every method | |")
+    j = jupyter["rows"]
+    tagged = j[JUPYTER_TAGGED_ROW]
+    add(13, f"Jupyter-only users, AutoStop with `AutoStop:ActivePorts={traces.JUPYTER_PORT}`: sessions interrupted / early stops",
+        f"{tagged['interrupted']} / {tagged['early']}", "0 / 0", not (tagged["interrupted"] or tagged["early"]))
+    lines.append(f"| 13 | Jupyter-only users: sessions interrupted by the old cron + [priv] grep / AutoStop without `AutoStop:ActivePorts` | "
+                 f"{j['old cron + [priv] grep']['interrupted']} / {j[JUPYTER_PLAIN_ROW]['interrupted']} | reported (what the tag fixes) | |")
+    h = fresh["hang"]
+    add(11, f"{FRESH_N} instances + a hung probe: max observation age at a stop (s)", f"{h['ageMax']:.3f}", "<= 10", h["ageMax"] is not None and h["ageMax"] <= 10)
+    timed = [r for r in rows if r["ageMax"] is not None]
+    worst = max(timed, key=lambda r: r["ageMax"]) if timed else None
+    if worst:
+        add(11, "max observation age at a stop over the tick-cost runs (lab: stop's time minus the look's)",
+            f"{worst['ageMax']:.3f} (N = {worst['n']:,}, poll {worst['pollMs']} ms, {worst['mode']})", "<= 10", worst["ageMax"] <= 10)
+    stale = sum(r["stale"] for r in rows)
+    add(11, "idle instances due but skipped as stale-observation over the tick-cost runs", f"{stale:,}", "0 (each is a stop put off a tick)", stale == 0)
+    def warm_at(n):
+        return next(r for r in rows if r["n"] == n and r["mode"] == WARM)
+
+    for n, target in ((1000, 0.06), (5000, 0.05)):
+        w, c = warm_at(n), row_at(n)
+        per, cold_per = sum(w["calls"].values()) / n, sum(c["calls"].values()) / n
+        add(14, f"API calls per instance per tick, N = {n:,}: steady (warm process) / a cold process's first tick", f"{per:.3f} / {cold_per:.3f}",
+            f"<= {target}", per <= target)
+    for n in (1000, 5000):
+        w, c = warm_at(n), row_at(n)
+        ratio, cold_ratio = w["tickMs"] / 1000 / w["floorS"], c["tickMs"] / 1000 / c["floorS"]
+        add(14, f"tick wall / floor (drawn probe latencies), N = {n:,}: steady (warm process) / a cold process's first tick",
+            f"{ratio:.2f} ({w['tickMs'] / 1000:.2f} s / {w['floorS']:.2f} s) / {cold_ratio:.2f}", "<= 1.3", ratio <= 1.3)
+    aot, jit = cold["aot"]["coldStartMs"], cold["jit"]["coldStartMs"]
+    add(14, "AOT cold start to the first Runtime API request (ms, median)", f"{aot:.1f}", "<= 50", aot <= 50)
+    add(14, "JIT / AOT cold start (medians)", f"{jit / aot:.1f}x", ">= 5x", jit / aot >= 5)
+    wall_ok = big["tickMs"] is not None and big["tickMs"] / 1000 <= big["timeoutS"]
+    add(14, f"{big['n']:,}-instance tick: wall (s)", f"{big['tickMs'] / 1000:.1f}" if big["tickMs"] is not None else "no tick end", f"<= {big['timeoutS']} (template Timeout)", wall_ok)
+    add(14, f"{big['n']:,}-instance tick: instances decided", f"{big['decided']:,}", f"{big['n']:,}", big["decided"] == big["n"])
+    due = big["n"] - big["n"] // 2
+    add(11, f"{big['n']:,}-instance tick: idle instances due that were stopped (the rest: reasons below)", f"{big['stopped']:,}", f"{due:,}", big["stopped"] == due)
+    rss = (big["peakRssKb"] or 0) / 1024
+    add(14, f"{big['n']:,}-instance tick: peak RSS (MiB)", f"{rss:.0f}", f"<= {big['memoryMb']} (template MemorySize)", 0 < rss <= big["memoryMb"])
+    default_total = sum(cost_table["AutoStop, template defaults"].values())
+    add(14, "monthly cost per 1,000 instances, template defaults", f"${default_total:.2f}", "<= $10", default_total <= 10)
+    add(14, "mean decision-line bytes (N = 1,000 tick)", f"{cost['decision_bytes_mean']:.0f}", "< 500", cost["decision_bytes_mean"] < 500)
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    t0 = time.time()
+    instances, scores, week, variant, week_ignoring = decision_quality()
+    jupyter = jupyter_only()
+    rows = tick_cost()
+    random_rows = retry_modes_under_random_throttling()
+    cold = cold_start()
+    fresh = fresh_look()
+    big = scale()
+    day = lab_run(os.path.join(ROOT, "lab", "scenarios", "day-100.yaml"), "day-100")
+    lab_run(cost_scenario(N_COST, instance_metrics=True), f"tick-{N_COST}-instance-metrics")
+    cost_table, cost = costs(rows, log_bytes_by_kind(f"tick-{N_COST}"), log_bytes_by_kind(f"tick-{N_COST}-instance-metrics"))
+    chart(scores, os.path.join(BENCH, "decision-quality.png"), len(instances))
+
+    out = []
+    w = out.append
+    w("# AutoStop benchmarks\n")
+    w(f"Generated by `bash bench/run.sh` on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
+      f"({platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}); "
+      f"took {time.time() - t0:.0f} s. Do not edit by hand: rerun the command.\n")
+    targets_at = len(out)  # the targets table goes here, once every figure is measured
+    decision_quality_section(w, instances, scores, week, variant, week_ignoring, jupyter)
 
     w("## Lab speed\n")
     w(f"`lab/scenarios/day-100.yaml`, a day of 5-minute ticks for 100 instances through the real function: {day['ticks']['count']} ticks in "
@@ -923,7 +1097,7 @@ def main():
         w(f"| {item} | " + " | ".join(f"${t[item]:.2f}" if item in t else "-" for t in cost_table.values()) + " |")
     w("| **total** | " + " | ".join(f"**${sum(t.values()):.2f}**" for t in cost_table.values()) + " |")
     w("")
-    out.insert(targets_at, targets_table(scores, fresh, rows, big, cold, cost_table, cost))
+    out.insert(targets_at, targets_table(scores, fresh, rows, big, cold, cost_table, cost, jupyter))
     with open(os.path.join(BENCH, "RESULTS.md"), "w") as f:
         f.write("\n".join(out))
     print("\n".join(out))

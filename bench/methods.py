@@ -8,6 +8,8 @@ Every method sees the same people: a person arriving at a stopped instance start
   end, a keep-alive's end, a patch run's end);
 - keep-alive jobs cut: a batch job's keep-alive window live at a stop;
 - patch runs cut: a maintenance (busy) window live at a stop;
+- quick restarts: a stop after which a person started the instance again within QUICK_RESTART_MINUTES (30), the
+  lab's rule (lab/Running/RunSummary.cs, QuickRestarts) applied to the method's stop timeline;
 - stops per instance-day.
 Maintenance is use for every score (the oracle keeps an instance up while it is patched).
 """
@@ -17,6 +19,7 @@ from datetime import datetime
 from traces import MINUTES, START, iso
 
 THRESHOLD = 15
+QUICK_RESTART_MINUTES = 30  # a start at most this long after a stop makes it a quick restart (the lab's and the function's 30)
 # The stop rule every method below shares: minute t is the interval [t, t+1); a stop "at t" takes effect at the instant
 # t, so minute t and later are not running. With the threshold at 15, an instance whose last activity ended at the
 # instant T (minutes T..T+14 idle) is stopped at the instant T+15, exactly when it has been idle for 15 minutes, and
@@ -129,6 +132,9 @@ def load_establishment(path):
     GREP_SEES[("ssh", True)] = max(seen["root-tty"], seen["root-notty"])
     GREP_SEES[("ssm", False)] = GREP_SEES[("ssm", True)] = seen["ssm-session-worker"]
     GREP_SEES[("mosh", False)] = GREP_SEES[("mosh", True)] = seen["mosh"]
+    # A person in a browser on Jupyter (kind port) holds TCP connections to Jupyter's server, a python process; no sshd
+    # process exists for it, so `grep sshd` has nothing to match. Not a measurement: there is nothing to measure.
+    GREP_SEES[("port", False)] = GREP_SEES[("port", True)] = 0
     return measured
 
 
@@ -227,8 +233,30 @@ def score(inst, stops, ignore_idle_terminals_after=None):
     cut = sum(1 for k in inst["keepAlive"] for t in stopped_at if k["from"] <= t < k["until"])
     patches = sum(len(busy_at(inst, t)) for t in stopped_at)
     early = None if ignore_idle_terminals_after is not None else early_stops(inst, stopped_at)
+    # Minutes a person was in a session while the instance was not running (cut by a stop and not back until their next
+    # arrival): what the interruptions cost them.
+    lost = sum(1 for x in inst["sessions"] for t in range(x["from"], x["to"]) if not running[t])
     return {"wasteMinutes": waste, "interrupted": interrupted, "jobsCut": cut, "patchesCut": patches,
-            "early": len(early) if early is not None else None, "earlyStops": early or [], "stops": len(stops)}
+            "early": len(early) if early is not None else None, "earlyStops": early or [], "stops": len(stops),
+            "quickRestarts": len(quick_restarts(stops)), "lostMinutes": lost,
+            "quickRestartList": [{"instance": inst["name"], "stop": b, "start": e} for b, e in quick_restarts(stops)]}
+
+
+def quick_restarts(stops):
+    """The stops (stop_minute, start_minute) after which the instance was started again within QUICK_RESTART_MINUTES:
+    in every method's simulation and in the lab, a person arriving at the stopped instance is what starts it."""
+    return [(s, e) for s, e in stops if e is not None and e - s <= QUICK_RESTART_MINUTES]
+
+
+def minutes_after_last_use(inst, stops):
+    """For each stop with nothing live: minutes since the last use ended (a session's, a keep-alive's, a patch run's)."""
+    out = []
+    for t, _ in stops:
+        if not active(inst, t):
+            end, _what = last_activity_end(inst, t)
+            if end is not None:
+                out.append(t - end)
+    return out
 
 
 def early_stops(inst, stopped_at):

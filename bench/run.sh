@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates bench/RESULTS.md and bench/decision-quality.png: the targets of issues 11 and 14 beside their measured
 # figures; decision quality (AutoStop through the lab vs the old cron + [priv] grep method, a CPU alarm and the oracle,
-# on a week with mosh users, Session Manager sessions between ticks and a weekly patch window); tick cost for
+# on a week with mosh users, Session Manager sessions between ticks and a weekly patch window; quick restarts for every
+# method; Jupyter-only users with and without AutoStop:ActivePorts); tick cost for
 # N = 10..5,000 against the floor from the probe latencies the lab drew; observation age at a stop (500 instances and a
 # hung probe; streaming vs re-probing); a 20,000-instance tick; AOT vs JIT cold start; cost. Also bench/coldstart/RESULTS.md
 # (what the function does before its first Runtime API request).

@@ -1,7 +1,8 @@
 """Seeded session traces for a fleet over 7 days, and the lab scenario that replays them.
 
 Minute resolution; t = minutes since the start (a Monday, 00:00 UTC). Each instance has person sessions
-(kind ssh|ssm|mosh, user, tty, from, to, idleAfter for a terminal forgotten open), keep-alive windows (batch jobs),
+(kind ssh|ssm|mosh, user, tty, from, to, idleAfter for a terminal forgotten open; kind port, with port and count, for
+a person working only in a browser: Jupyter's established connections), keep-alive windows (batch jobs),
 load windows and busy windows (maintenance: a Patch Manager run, nobody logged in). A person arriving at a stopped
 instance starts it (every method is judged on the same rule); maintenance never starts one.
 
@@ -27,6 +28,11 @@ def session(kind, user, tty, start, end, idle_after=None):
     if idle_after is not None:
         s["idleAfter"] = int(idle_after)
     return s
+
+
+def port_session(user, port, count, start, end):
+    """A person in a browser (Jupyter on 8888): `count` established connections to `port` from their laptop, no shell."""
+    return {"kind": "port", "user": user, "tty": False, "port": port, "count": count, "from": int(start), "to": int(end)}
 
 
 def workday_blocks(rng, day):
@@ -163,13 +169,48 @@ def add_round_two(instances, add, rng):
         inst["busy"].append({"kind": "patch", "from": window, "to": window + PATCH_MINUTES})
 
 
-def to_scenario(instances, tick_minutes=TICK_MINUTES, idle_minutes=15, extra_tags=None, clock_scale=0):
+JUPYTER_PORT = 8888
+JUPYTER_DAYS = 5  # Monday to Friday: the Jupyter scenario's length (bench.py replays it through the lab, under a minute)
+
+
+def jupyter(seed=13, users=2):
+    """Issue 13's Jupyter-only users: each works in a browser on the instance's Jupyter (port 8888, 2 established
+    connections from their laptop: the page and the kernel's websocket), never over SSH or Session Manager, Monday to
+    Friday. A working day is two to four browser sessions: the morning, then lunch (the laptop closed, the connections
+    gone), then the afternoon, split by one or two meetings (10-40 minutes, the laptop asleep) on some days. Nothing runs
+    when nobody is connected (no keep-alive, no batch job)."""
+    rng = random.Random(seed)
+    instances = []
+    for i in range(users):
+        user = f"analyst{i + 1}"
+        inst = {"name": f"jupyter-{i + 1:02d}", "archetype": "jupyter", "sessions": [], "keepAlive": [], "load": [], "busy": []}
+        for day in range(JUPYTER_DAYS):
+            (arrive, lunch), (back, leave) = workday_blocks(rng, day)
+            cuts = [arrive, lunch]
+            t = back
+            for _ in range(rng.choice([0, 1, 1, 2])):  # meetings in the afternoon
+                meeting = t + rng.randint(45, 120)
+                if meeting + 60 > leave:
+                    break
+                end = meeting + rng.randint(10, 40)
+                cuts += [t, meeting]
+                t = end
+            cuts += [t, leave]
+            for a, b in zip(cuts[::2], cuts[1::2]):
+                inst["sessions"].append(port_session(user, JUPYTER_PORT, 2, a, b))
+        instances.append(inst)
+    return instances
+
+
+def to_scenario(instances, tick_minutes=TICK_MINUTES, idle_minutes=15, extra_tags=None, clock_scale=0, days=DAYS):
     """The lab scenario (JSON, which the lab reads as YAML) that replays the traces through the real function.
     clock_scale: the lab clock during a tick. 0 by default: the traces are in whole minutes and every method is scored on
     them, and a moving clock puts each stop some milliseconds past its tick, which the lab's own minute-by-minute count
     reads as one more idle running minute and, for a person who arrives exactly 60 s after a stop, an arrival while the
     instance was still stopping (its stop takes 60 s in the lab). bench.py runs the week at 1 as well and reports both."""
     def session_json(s):
+        if s["kind"] == "port":  # the lab's kind port: no tty key (a port session has no terminal)
+            return {"kind": "port", "user": s["user"], "port": s["port"], "count": s["count"], "from": iso(s["from"]), "to": iso(s["to"])}
         out = {"kind": s["kind"], "user": s["user"], "tty": s["tty"], "from": iso(s["from"]), "to": iso(s["to"])}
         if "idleAfter" in s:
             out["idleAfter"] = f"{s['idleAfter']}m"
@@ -180,7 +221,7 @@ def to_scenario(instances, tick_minutes=TICK_MINUTES, idle_minutes=15, extra_tag
         "clockScale": clock_scale,
         "start": iso(0),
         "tickMinutes": tick_minutes,
-        "duration": f"{DAYS}d",
+        "duration": f"{days}d",
         "seed": 42,
         "functionTimeoutSeconds": 120,
         "config": {"AUTOSTOP_IDLE_MINUTES": str(idle_minutes)},

@@ -17,6 +17,7 @@ public sealed class LabInstance(string id, string reservationId, InstanceSpec sp
     public TimeSpan StartDuration => Spec.StartDuration;
 
     private readonly object _gate = new();
+    private bool _stopCompleted;   // stopped by a stop (not stopped since the scenario began)
 
     public string Id { get; } = id;
     public string ReservationId { get; } = reservationId;
@@ -54,11 +55,19 @@ public sealed class LabInstance(string id, string reservationId, InstanceSpec sp
     {
         lock (_gate)
         {
-            if (State == "stopping" && now >= StateSince + StopDuration) Change(StateSince + StopDuration, "stopped", "stop completed");
+            if (State == "stopping" && now >= StateSince + StopDuration)
+            {
+                Change(StateSince + StopDuration, "stopped", "stop completed");
+                _stopCompleted = true;
+            }
             if (State == "pending" && now >= StateSince + StartDuration) Change(StateSince + StartDuration, "running", "start completed");
             if (State == "stopped" && Spec.AutoStart)
             {
-                var arrival = Spec.Sessions.Where(s => s.IsPersonSession && s.From > StateSince && s.From <= now).Select(s => (DateTimeOffset?)s.From).Min();
+                // A person arriving at the very moment a stop completes (whole-minute traces: a stop at a minute completes
+                // on the next one) finds the instance stopped and starts it, as one arriving later does; without this the
+                // arrival was neither served nor counted as cut (it did not begin while the instance was stopping).
+                var arrival = Spec.Sessions.Where(s => s.IsPersonSession && (s.From > StateSince || _stopCompleted && s.From == StateSince) && s.From <= now)
+                    .Select(s => (DateTimeOffset?)s.From).Min();
                 if (arrival is { } t)
                 {
                     Change(t, "running", "started by its user");

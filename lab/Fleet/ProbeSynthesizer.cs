@@ -59,7 +59,9 @@ public static class ProbeSynthesizer
             // Probe 1.4.0 (issue 13), as agent/session-probe.sh reports them: inbound connections from remote peers per port
             // (loopback ones are never counted), the 8 busiest listed and the rest summed; the highest GPU utilization
             // when the instance has nvidia-smi (gpu key), null and an error when it hangs; allow-listed processes in list order.
-            var inbound = spec.Inbound.Where(i => i.IsLiveAt(now) && !i.Loopback).GroupBy(i => i.Port)
+            // A port session (a person in a browser) is its connections from a remote peer, like an inbound: window.
+            var inbound = spec.Inbound.Where(i => i.IsLiveAt(now) && !i.Loopback).Select(i => (i.Port, i.Count))
+                .Concat(live.Where(s => s.Kind == SessionKind.Port).Select(s => (s.Port, Count: s.Connections))).GroupBy(i => i.Port)
                 .Select(g => (Port: g.Key, Count: Math.Min(99_999, g.Sum(i => i.Count)))).OrderByDescending(p => p.Count).ThenBy(p => p.Port).ToList();
             json.WriteStartObject("inboundConnections");
             foreach (var (port, count) in inbound.Take(8)) json.WriteNumber(port.ToString(CultureInfo.InvariantCulture), count);

@@ -40,15 +40,23 @@ public sealed record ApiFault(string Operation, double ThrottleRate, double Erro
 /// <summary>A token bucket per operation, as AWS throttles: calls beyond it get the service's throttling error.</summary>
 public sealed record RateLimit(string Operation, double PerSecond, int Burst);
 
-public enum SessionKind { Ssh, Ssm, Tmux, Preauth, Mosh, Et }
+public enum SessionKind { Ssh, Ssm, Tmux, Preauth, Mosh, Et, Port }
 
 /// <summary>One person's session (or a scanner's pre-auth connection) on an instance, from..to in virtual time.</summary>
 /// <param name="IdleAfter">For a terminal: when it stops being typed into (a forgotten terminal); null = in use throughout.</param>
 public sealed record SessionSpec(SessionKind Kind, string User, bool Tty, DateTimeOffset From, DateTimeOffset To, TimeSpan? IdleAfter)
 {
     public bool IsLiveAt(DateTimeOffset t) => From <= t && t < To;
-    /// <summary>What a person would call use: SSH, Session Manager, mosh and Eternal Terminal sessions (not multiplexers, not scanners).</summary>
-    public bool IsPersonSession => Kind is SessionKind.Ssh or SessionKind.Ssm or SessionKind.Mosh or SessionKind.Et;
+    /// <summary>What a person would call use: SSH, Session Manager, mosh and Eternal Terminal sessions, and a person in a
+    /// browser on a web or remote-desktop port (kind port: Jupyter, code-server, RDP); not multiplexers, not scanners.</summary>
+    public bool IsPersonSession => Kind is SessionKind.Ssh or SessionKind.Ssm or SessionKind.Mosh or SessionKind.Et or SessionKind.Port;
+
+    /// <summary>kind port: the local TCP port the person's browser or client holds established connections to, from a
+    /// remote peer (the probe's inboundConnections); 0 for every other kind.</summary>
+    public int Port { get; init; }
+
+    /// <summary>kind port: how many established connections the person holds (a Jupyter tab: its HTTP and kernel websockets).</summary>
+    public int Connections { get; init; } = 1;
     /// <summary>mosh-server and etserver sessions: a remote-shell server other than sshd holding a pty (CONTRACT section 1).</summary>
     public bool IsRemoteShell => Kind is SessionKind.Mosh or SessionKind.Et;
 

@@ -189,15 +189,32 @@ public static partial class ScenarioLoader
 
     private static SessionSpec ReadSession(ScenarioNode node, DateTimeOffset start)
     {
-        node.OnlyKeys("kind", "user", "tty", "from", "to", "idleAfter");
+        node.OnlyKeys("kind", "user", "tty", "from", "to", "idleAfter", "port", "count");
         var kind = node["kind"].Enum(SessionKind.Ssh, ("ssh", SessionKind.Ssh), ("ssm", SessionKind.Ssm), ("tmux", SessionKind.Tmux), ("preauth", SessionKind.Preauth),
-            ("mosh", SessionKind.Mosh), ("et", SessionKind.Et));
+            ("mosh", SessionKind.Mosh), ("et", SessionKind.Et), ("port", SessionKind.Port));
         var from = node["from"].Time(start);
         var to = node["to"].Time(start);
         if (to <= from) throw node["to"].Error($"'{node["to"].OptionalString()}' is not allowed: must be after from");
+        // kind port: a person in a browser (Jupyter on 8888, code-server, RDP): established inbound connections to a
+        // local port from a remote peer, no shell, no terminal, no login the probe could read.
+        if (kind != SessionKind.Port)
+        {
+            var kindName = node["kind"].OptionalString() ?? "ssh";
+            if (!node["port"].IsMissing) throw node["port"].Error($"is not allowed for kind {kindName}: only a port session (kind: port) has a port");
+            if (!node["count"].IsMissing) throw node["count"].Error($"is not allowed for kind {kindName}: only a port session (kind: port) has a connection count");
+        }
+        var port = node["port"].Int(0, 1, 65535);
+        var connections = node["count"].Int(1, 1, 99_999);
+        if (kind == SessionKind.Port)
+        {
+            if (port == 0) throw node["port"].Error("is required for kind port: the local TCP port (1 to 65535) the person's browser or client is connected to, e.g. 8888 for Jupyter");
+            if (node["tty"].Bool(false)) throw node["tty"].Error("'true' is not allowed: a port session has no terminal");
+            if (!node["idleAfter"].IsMissing) throw node["idleAfter"].Error("is not allowed for kind port: only a terminal goes idle");
+        }
         return new SessionSpec(kind, node["user"].String(kind == SessionKind.Ssm ? "ssm-user" : "ec2-user"),
             node["tty"].Bool(kind is SessionKind.Ssh or SessionKind.Ssm or SessionKind.Mosh or SessionKind.Et), from, to,
-            node["idleAfter"].IsMissing ? null : node["idleAfter"].Duration());
+            node["idleAfter"].IsMissing ? null : node["idleAfter"].Duration())
+        { Port = port, Connections = connections };
     }
 
     private static BusySpec ReadBusy(ScenarioNode node, DateTimeOffset start)

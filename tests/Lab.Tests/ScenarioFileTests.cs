@@ -17,7 +17,15 @@ public class ScenarioFileTests
         """;
 
     [Theory]
-    [InlineData("kind: ssh", "kind: sssh", "instances[0].sessions[0].kind: 'sssh' is not one of ssh, ssm, tmux, preauth, mosh, et")]
+    [InlineData("kind: ssh", "kind: sssh", "instances[0].sessions[0].kind: 'sssh' is not one of ssh, ssm, tmux, preauth, mosh, et, port")]
+    [InlineData("kind: ssh", "kind: port", "instances[0].sessions[0].port: is required for kind port: the local TCP port (1 to 65535)")]
+    [InlineData("kind: ssh", "kind: port, port: 70000", "instances[0].sessions[0].port: '70000' is not allowed: a whole number from 1 to 65535")]
+    [InlineData("kind: ssh", "kind: port, port: jupyter", "instances[0].sessions[0].port: 'jupyter' is not allowed: a whole number from 1 to 65535")]
+    [InlineData("kind: ssh", "kind: port, port: 8888, count: 0", "instances[0].sessions[0].count: '0' is not allowed: a whole number from 1 to 99999")]
+    [InlineData("kind: ssh", "kind: port, port: 8888, tty: true", "instances[0].sessions[0].tty: 'true' is not allowed: a port session has no terminal")]
+    [InlineData("kind: ssh", "kind: port, port: 8888, idleAfter: 5m", "instances[0].sessions[0].idleAfter: is not allowed for kind port")]
+    [InlineData("kind: ssh", "kind: ssh, port: 8888", "instances[0].sessions[0].port: is not allowed for kind ssh: only a port session (kind: port) has a port")]
+    [InlineData("kind: ssh", "kind: mosh, count: 2", "instances[0].sessions[0].count: is not allowed for kind mosh")]
     [InlineData("  - name: a", "  - name: a\n    busy: [ { kind: reboot, from: \"+0m\", to: \"+5m\" } ]", "instances[0].busy[0].kind: 'reboot' is not one of patch, apt, yum, cloud-init, ssm-command")]
     [InlineData("duration: 1h", "duration: 1h\nclockScale: -1", "clockScale: '-1' is not allowed: a number from 0 to 100000")]
     [InlineData("to: \"+30m\"", "to: \"+30x\"", "instances[0].sessions[0].to: '+30x' is not a time")]
@@ -101,6 +109,44 @@ public class ScenarioFileTests
         Assert.Equal(90 * 60, report.GetProperty("keepAliveSeconds").GetInt64());
         Assert.Equal(25 * 60, report.GetProperty("lastLoginAgeSeconds").GetInt64());
         Assert.Equal(["carol", "dave", "root"], report.GetProperty("users").EnumerateArray().Select(u => u.GetString()));
+    }
+
+    [Fact]
+    public void APortSessionIsSynthesizedAsInboundConnectionsFromARemotePeerAndNothingElse()
+    {
+        var scenario = ScenarioLoader.Parse("""
+            start: 2026-11-23T08:00:00Z
+            duration: 1h
+            instances:
+              - name: notebook
+                sessions:
+                  - { kind: port, user: ana, port: 8888, count: 2, from: "+0m", to: "+40m" }
+                  - { kind: port, user: ben, port: 8443, from: "+20m", to: "+2h" }
+                inbound:
+                  - { port: 8888, from: "+0m", to: "+1h" }
+                  - { port: 8888, peer: loopback, count: 5, from: "+0m", to: "+1h" }
+            """);
+        var instance = new LabFleet(scenario, new LabClock(scenario.Start, false)).Instances[0];
+        var session = instance.Spec.Sessions[0];
+        Assert.Equal((SessionKind.Port, 8888, 2, false), (session.Kind, session.Port, session.Connections, session.Tty));
+        Assert.True(session.IsPersonSession);   // the lab starts the instance for its person and counts it when a stop cuts it
+
+        var line = ProbeSynthesizer.Build(instance, scenario.Start + TimeSpan.FromMinutes(30)).TrimEnd('\n');
+        Assert.Empty(ProbeSchema.Load(RepoPaths.Of("agent", "schema.json")).Validate(line));
+        var report = System.Text.Json.JsonDocument.Parse(line).RootElement;
+        // ana's 2 connections plus the inbound window's 1 on 8888 (the loopback 5 never count), ben's 1 on 8443.
+        Assert.Equal(3, report.GetProperty("inboundConnections").GetProperty("8888").GetInt32());
+        Assert.Equal(1, report.GetProperty("inboundConnections").GetProperty("8443").GetInt32());
+        // A browser is no shell: no SSH, Session Manager or remote-shell session, no user, no login, no terminal.
+        Assert.Equal(0, report.GetProperty("sshSessions").GetInt32());
+        Assert.Equal(0, report.GetProperty("ssmSessions").GetInt32());
+        Assert.Equal(0, report.GetProperty("remoteShellSessions").GetInt32());
+        Assert.Empty(report.GetProperty("users").EnumerateArray());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, report.GetProperty("lastLoginAgeSeconds").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, report.GetProperty("minTtyIdleSeconds").ValueKind);
+
+        var later = System.Text.Json.JsonDocument.Parse(ProbeSynthesizer.Build(instance, scenario.Start + TimeSpan.FromMinutes(45))).RootElement;
+        Assert.Equal(1, later.GetProperty("inboundConnections").GetProperty("8888").GetInt32());   // ana left at +40m
     }
 
     [Fact]
