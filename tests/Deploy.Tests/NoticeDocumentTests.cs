@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AutoStop.TestSupport;
@@ -11,7 +9,7 @@ namespace AutoStop.Deploy.Tests;
 /// <summary>The stop notice's document (issue 13) is wired like the probe's: it is agent/stop-notice.sh, named after a
 /// hash of itself, the function's environment names exactly it (version 1), the role may send exactly it, and its two
 /// parameters only take what the script takes, so no value reaches the script's shell as code.</summary>
-public partial class NoticeDocumentTests
+public class NoticeDocumentTests
 {
     private const string StopAtPattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
     private const string ActionPattern = "^(stop|hibernate)$";
@@ -138,13 +136,9 @@ public partial class NoticeDocumentTests
         var lines = File.ReadAllLines(Template.Path);
         var hash = HashIn(lines);
         // Computed here independently of the generator, as ProbeDocumentTests does for the probe.
-        var start = Array.IndexOf(lines, "  NoticeDocument:");
-        Assert.True(start >= 0);
-        var end = start + 1;
-        while (end < lines.Length && (lines[end].Trim().Length == 0 || lines[end].Length - lines[end].TrimStart().Length > 2)) end++;
-        var text = string.Join("\n", lines[start..end].Where(l => !NamePattern().IsMatch(l)).Select(l => l.TrimEnd()));
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12], hash);
-        Assert.True(end - start > 50, "the resource block should hold the whole embedded notice script");
+        var (expected, blockLines) = GeneratedDocuments.ComputedHash(lines, "NoticeDocument", "notice");
+        Assert.Equal(expected, hash);
+        Assert.True(blockLines > 50, "the resource block should hold the whole embedded notice script");
     }
 
     [Fact]
@@ -160,23 +154,23 @@ public partial class NoticeDocumentTests
             var lines = File.ReadAllLines(template);
             var (notice, probe) = (HashIn(lines), ProbeHashIn(lines));
 
-            Assert.Equal(0, Generator("--template", template, "--notice-script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--template", template, "--notice-script", script).ExitCode);
             Assert.Equal(File.ReadAllText(Template.Path), File.ReadAllText(template));
 
             File.AppendAllText(script, "# a change\n");
-            var (staleExit, staleOutput) = Generator("--check", "--template", template, "--notice-script", script);
+            var (staleExit, staleOutput) = GeneratedDocuments.Generator("--check", "--template", template, "--notice-script", script);
             Assert.Equal(1, staleExit);
             Assert.Contains("differs", staleOutput);
-            Assert.Equal(0, Generator("--template", template, "--notice-script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--template", template, "--notice-script", script).ExitCode);
             lines = File.ReadAllLines(template);
             Assert.NotEqual(notice, HashIn(lines));
             Assert.Equal(probe, ProbeHashIn(lines));
 
             // A script that would end the here-document early, or that SSM would read as a parameter, is refused.
             File.AppendAllText(script, "AUTOSTOP_NOTICE_EOF\n");
-            Assert.NotEqual(0, Generator("--template", template, "--notice-script", script).ExitCode);
+            Assert.NotEqual(0, GeneratedDocuments.Generator("--template", template, "--notice-script", script).ExitCode);
             File.WriteAllText(script, File.ReadAllText(RepoPaths.Of("agent", "stop-notice.sh")) + "echo '{{ StopAt }}'\n");
-            Assert.NotEqual(0, Generator("--template", template, "--notice-script", script).ExitCode);
+            Assert.NotEqual(0, GeneratedDocuments.Generator("--template", template, "--notice-script", script).ExitCode);
         }
         finally
         {
@@ -184,33 +178,10 @@ public partial class NoticeDocumentTests
         }
     }
 
-    private static string HashIn(string[] lines)
-    {
-        var hashes = lines.Select(l => NamePattern().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(2, hashes.Count); // the document's Name and the function's AUTOSTOP_NOTICE_DOCUMENT
-        Assert.Single(hashes.Distinct());
-        return hashes[0];
-    }
+    private static string HashIn(string[] lines) => GeneratedDocuments.HashIn(lines, "notice");
 
-    private static string ProbeHashIn(string[] lines) =>
-        Assert.Single(lines.Select(l => ProbeNamePattern().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct());
+    private static string ProbeHashIn(string[] lines) => GeneratedDocuments.HashIn(lines, "probe");
 
-    private static (int ExitCode, string Output) Generator(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("python3", [RepoPaths.Of("templates", "generate-probe-document"), .. arguments])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(30_000), "the generator did not finish in 30 s");
-        return (process.ExitCode, output.Result + error.Result);
-    }
 
-    [GeneratedRegex(@"AutoStop-\$\{AWS::StackName\}-notice-([0-9a-f]{12})")]
-    private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"AutoStop-\$\{AWS::StackName\}-probe-([0-9a-f]{12})")]
-    private static partial Regex ProbeNamePattern();
 }

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.RegularExpressions;
 using AutoStop.TestSupport;
 using YamlDotNet.RepresentationModel;
 
@@ -10,7 +6,7 @@ namespace AutoStop.Deploy.Tests;
 /// <summary>The function runs exactly the probe document the template creates, never an older or newer one: the
 /// document is named after a hash of itself and replaced (not versioned) when it changes, and the function's
 /// environment carries that exact name and version 1.</summary>
-public partial class ProbeDocumentTests
+public class ProbeDocumentTests
 {
     private static YamlMappingNode Function => Template.Properties("AutoStopFunction");
     private static YamlMappingNode Document => Template.Properties("ProbeDocument");
@@ -36,16 +32,10 @@ public partial class ProbeDocumentTests
     {
         var lines = File.ReadAllLines(Template.Path);
         var hash = HashIn(lines);
-        // Computed here independently of the generator: SHA-256 of the ProbeDocument resource's lines (key line and
-        // every deeper-indented or blank line after it), trailing spaces trimmed, without the line holding the name.
-        var start = Array.IndexOf(lines, "  ProbeDocument:");
-        Assert.True(start >= 0);
-        var end = start + 1;
-        while (end < lines.Length && (lines[end].Trim().Length == 0 || lines[end].Length - lines[end].TrimStart().Length > 2)) end++;
-        var text = string.Join("\n", lines[start..end].Where(l => !NamePattern().IsMatch(l)).Select(l => l.TrimEnd()));
-        var expected = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
+        // Computed here independently of the generator (GeneratedDocuments.ComputedHash says how).
+        var (expected, blockLines) = GeneratedDocuments.ComputedHash(lines, "ProbeDocument", "probe");
         Assert.Equal(expected, hash);
-        Assert.True(end - start > 100, "the resource block should hold the whole embedded probe");
+        Assert.True(blockLines > 100, "the resource block should hold the whole embedded probe");
     }
 
     [Fact]
@@ -61,26 +51,26 @@ public partial class ProbeDocumentTests
             var original = HashIn(File.ReadAllLines(template));
 
             // Regenerating from the same script changes nothing: the hash is stable.
-            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--template", template, "--script", script).ExitCode);
             Assert.Equal(File.ReadAllText(Template.Path), File.ReadAllText(template));
 
             // A new probe: --check fails, regenerating gives a new name, in both places.
             File.AppendAllText(script, "# a change\n");
-            var (staleExit, staleOutput) = Generator("--check", "--template", template, "--script", script);
+            var (staleExit, staleOutput) = GeneratedDocuments.Generator("--check", "--template", template, "--script", script);
             Assert.Equal(1, staleExit);
             Assert.Contains("differs", staleOutput);
-            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--template", template, "--script", script).ExitCode);
             var afterScript = HashIn(File.ReadAllLines(template));
             Assert.NotEqual(original, afterScript);
-            Assert.Equal(0, Generator("--check", "--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--check", "--template", template, "--script", script).ExitCode);
 
             // A change outside the embedded script (the step's timeout) also needs a new name: a custom-named document
             // cannot be replaced under its old name.
             var text = File.ReadAllText(template);
             Assert.Contains("timeoutSeconds: \"60\"", text);
             File.WriteAllText(template, text.Replace("timeoutSeconds: \"60\"", "timeoutSeconds: \"61\""));
-            Assert.Equal(1, Generator("--check", "--template", template, "--script", script).ExitCode);
-            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
+            Assert.Equal(1, GeneratedDocuments.Generator("--check", "--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--template", template, "--script", script).ExitCode);
             var afterContent = HashIn(File.ReadAllLines(template));
             Assert.NotEqual(afterScript, afterContent);
 
@@ -89,7 +79,7 @@ public partial class ProbeDocumentTests
             var envLine = $"            Fn::Sub: AutoStop-${{AWS::StackName}}-probe-{afterContent}";
             Assert.Contains(envLine, text);
             File.WriteAllText(template, text.Replace(envLine, "            Fn::Sub: some-other-document"));
-            var (refusedExit, refusedOutput) = Generator("--template", template, "--script", script);
+            var (refusedExit, refusedOutput) = GeneratedDocuments.Generator("--template", template, "--script", script);
             Assert.NotEqual(0, refusedExit);
             Assert.Contains("AUTOSTOP_PROBE_DOCUMENT", refusedOutput);
         }
@@ -114,27 +104,7 @@ public partial class ProbeDocumentTests
         Assert.Equal(name, config.ProbeDocument);
     }
 
-    private static string HashIn(string[] lines)
-    {
-        var hashes = lines.Select(l => NamePattern().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(2, hashes.Count); // the document's Name and the function's AUTOSTOP_PROBE_DOCUMENT
-        Assert.Single(hashes.Distinct());
-        return hashes[0];
-    }
+    private static string HashIn(string[] lines) => GeneratedDocuments.HashIn(lines, "probe");
 
-    private static (int ExitCode, string Output) Generator(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("python3", [RepoPaths.Of("templates", "generate-probe-document"), .. arguments])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(30_000), "the generator did not finish in 30 s");
-        return (process.ExitCode, output.Result + error.Result);
-    }
 
-    [GeneratedRegex(@"AutoStop-\$\{AWS::StackName\}-probe-([0-9a-f]{12})")]
-    private static partial Regex NamePattern();
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AutoStop.TestSupport;
 using YamlDotNet.RepresentationModel;
 
@@ -22,23 +21,11 @@ public class TemplateTests
         Assert.Equal(File.ReadAllText(RepoPaths.Of("agent", "session-probe.sh")).Split('\n').SkipLast(1), lines.Skip(1).SkipLast(1));
     }
 
-    private static (int ExitCode, string Output) Generator(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("python3", [RepoPaths.Of("templates", "generate-probe-document"), .. arguments])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(30_000), "the generator did not finish in 30 s");
-        return (process.ExitCode, output.Result + error.Result);
-    }
 
     [Fact]
     public void TheGeneratorsCheckPasses()
     {
-        var (exitCode, output) = Generator("--check");
+        var (exitCode, output) = GeneratedDocuments.Generator("--check");
         Assert.True(exitCode == 0, output);
     }
 
@@ -53,12 +40,12 @@ public class TemplateTests
             File.Copy(Template.Path, template);
             File.WriteAllText(script, "#!/usr/bin/env bash\necho '{\"v\":1}' # \"quoted\" \\ backslash\n");
 
-            var (staleExit, staleOutput) = Generator("--check", "--template", template, "--script", script);
+            var (staleExit, staleOutput) = GeneratedDocuments.Generator("--check", "--template", template, "--script", script);
             Assert.Equal(1, staleExit);
             Assert.Contains("differs", staleOutput);
 
-            Assert.Equal(0, Generator("--template", template, "--script", script).ExitCode);
-            Assert.Equal(0, Generator("--check", "--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--template", template, "--script", script).ExitCode);
+            Assert.Equal(0, GeneratedDocuments.Generator("--check", "--template", template, "--script", script).ExitCode);
 
             // Outside the block only the document name's hash may change (it is the hash of the document).
             static string[] Unhashed(string path) => File.ReadAllLines(path)
@@ -70,7 +57,7 @@ public class TemplateTests
             Assert.Contains("                - \"echo '{\\\"v\\\":1}' # \\\"quoted\\\" \\\\ backslash\"", after);
 
             File.WriteAllText(script, "#!/bin/sh\necho {{ command }}\n");
-            var (parameterExit, parameterOutput) = Generator("--template", template, "--script", script);
+            var (parameterExit, parameterOutput) = GeneratedDocuments.Generator("--template", template, "--script", script);
             Assert.NotEqual(0, parameterExit);
             Assert.Contains("{{", parameterOutput);
         }

@@ -26,15 +26,11 @@ public sealed class AwsCliTests : IAsyncLifetime
           - { id: i-02000000000000002, name: hung, tags: { AutoStop: "TRUE" }, faults: [ { kind: probe-hang } ] }
         """;
 
-    private LabServer _server = null!;
+    private LabCli _lab = null!;
 
-    public async Task InitializeAsync()
-    {
-        var scenario = ScenarioLoader.Parse(Scenario);
-        _server = await LabServer.StartAsync(new LabFleet(scenario, new LabClock(scenario.Start, followsRealTime: true)));
-    }
+    public async Task InitializeAsync() => _lab = await LabCli.StartAsync(Scenario);
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync() => await _lab.DisposeAsync();
 
     [Fact]
     public async Task DescribeInstancesFiltersByTagAndState()
@@ -53,7 +49,7 @@ public sealed class AwsCliTests : IAsyncLifetime
     {
         var result = await Aws("ec2", "describe-instances", "--filters", "Name=tag-key,Values=Pool", "--page-size", "5");
         Assert.Equal(12, result.GetProperty("Reservations").EnumerateArray().Sum(r => r.GetProperty("Instances").GetArrayLength()));
-        Assert.Equal(3, _server.Gate.Calls["EC2:DescribeInstances"]);
+        Assert.Equal(3, _lab.Server.Gate.Calls["EC2:DescribeInstances"]);
     }
 
     [Fact]
@@ -228,20 +224,6 @@ public sealed class AwsCliTests : IAsyncLifetime
         Assert.False(hung.TryGetProperty("ResponseFinishDateTime", out _));
     }
 
-    /// <summary>The command's invocations (with details) once each satisfies <paramref name="done"/>; polls a bounded number of times.</summary>
-    private async Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done)
-    {
-        var invocations = new List<JsonElement>();
-        for (var attempt = 0; attempt < 30; attempt++)
-        {
-            invocations = (await Aws("ssm", "list-command-invocations", "--command-id", commandId, "--details")).GetProperty("CommandInvocations").EnumerateArray().ToList();
-            if (invocations.Count > 0 && invocations.All(done)) return invocations;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"invocations of {commandId} did not reach the expected state: {string.Join(", ", invocations.Select(v => v.GetProperty("Status").GetString()))}");
-        return invocations;
-    }
-
     [Fact]
     public async Task SsmRefusesUnmanagedInstancesAndUnknownDocuments()
     {
@@ -259,12 +241,9 @@ public sealed class AwsCliTests : IAsyncLifetime
         Assert.Contains("InvalidDocument", stderr);
     }
 
-    private async Task<JsonElement> Aws(params string[] args)
-    {
-        var (code, stdout, stderr) = await Run(args);
-        Assert.True(code == 0, $"aws {string.Join(' ', args)} failed ({code}): {stderr}");
-        return stdout.Trim().Length == 0 ? default : JsonDocument.Parse(stdout).RootElement.Clone();
-    }
+    private Task<JsonElement> Aws(params string[] args) => _lab.Aws(args);
 
-    private Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => ChildProcess.AwsAsync(_server.Url, args);
+    private Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => _lab.Run(args);
+
+    private Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done) => _lab.InvocationsWhen(commandId, done, 30);
 }

@@ -37,6 +37,20 @@ internal sealed class LabCli : IAsyncDisposable
 
     public Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => ChildProcess.AwsAsync(Server.Url, args);
 
+    /// <summary>The command's invocations (with details) once each satisfies <paramref name="done"/>; polls a bounded number of times.</summary>
+    public async Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done, int attempts = 50)
+    {
+        var invocations = new List<JsonElement>();
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            invocations = (await Aws("ssm", "list-command-invocations", "--command-id", commandId, "--details")).GetProperty("CommandInvocations").EnumerateArray().ToList();
+            if (invocations.Count > 0 && invocations.All(done)) return invocations;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"invocations of {commandId} did not reach the expected state: {string.Join(", ", invocations.Select(v => v.GetProperty("Status").GetString()))}");
+        return invocations;
+    }
+
     /// <summary>The instance's tags as the lab holds them now.</summary>
     public Dictionary<string, string> Tags(string id)
     {

@@ -26,15 +26,11 @@ public sealed class StopNoticeLabTests : IAsyncLifetime
     private const string Notice = "AutoStop-StopNotice";
     private const string Parameters = """{"StopAt":["2026-11-23T18:05:00Z"],"Action":["stop"]}""";
 
-    private LabServer _server = null!;
+    private LabCli _lab = null!;
 
-    public async Task InitializeAsync()
-    {
-        var scenario = ScenarioLoader.Parse(Scenario);
-        _server = await LabServer.StartAsync(new LabFleet(scenario, new LabClock(scenario.Start, followsRealTime: true)));
-    }
+    public async Task InitializeAsync() => _lab = await LabCli.StartAsync(Scenario);
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync() => await _lab.DisposeAsync();
 
     [Fact]
     public async Task TheNoticeIsDeliveredAndRecordedWithItsParametersAndItsInvocationsListed()
@@ -53,10 +49,10 @@ public sealed class StopNoticeLabTests : IAsyncLifetime
         // A broken probe script says nothing about the notice's.
         Assert.StartsWith("{\"noticeVersion\"", Output("i-0e00000000000000e"));
 
-        var notices = _server.Fleet.Notices.All();
+        var notices = _lab.Server.Fleet.Notices.All();
         Assert.Equal(["i-0a00000000000000a", "i-0b00000000000000b", "i-0e00000000000000e"], notices.Select(n => n.InstanceId).Order());
         Assert.All(notices, n => Assert.Equal(("2026-11-23T18:05:00Z", "stop"), (n.StopAt, n.Action)));
-        Assert.All(notices, n => Assert.InRange(n.At, _server.Fleet.Scenario.Start, _server.Fleet.Clock.Now));
+        Assert.All(notices, n => Assert.InRange(n.At, _lab.Server.Fleet.Scenario.Start, _lab.Server.Fleet.Clock.Now));
     }
 
     [Fact]
@@ -69,7 +65,7 @@ public sealed class StopNoticeLabTests : IAsyncLifetime
         var sent = (await Aws("ssm", "send-command", "--document-name", Notice, "--instance-ids", "i-0d00000000000000d", "--parameters", Parameters)).GetProperty("Command");
         var invocation = Assert.Single(await InvocationsWhen(sent.GetProperty("CommandId").GetString()!, v => v.GetProperty("Status").GetString() == "Failed"));
         Assert.Equal("Undeliverable", invocation.GetProperty("StatusDetails").GetString());
-        Assert.Empty(_server.Fleet.Notices.All());
+        Assert.Empty(_lab.Server.Fleet.Notices.All());
     }
 
     [Theory]
@@ -85,8 +81,8 @@ public sealed class StopNoticeLabTests : IAsyncLifetime
         var (code, _, stderr) = await Run("ssm", "send-command", "--document-name", Notice, "--instance-ids", "i-0b00000000000000b", "--parameters", parameters);
         Assert.NotEqual(0, code);
         Assert.Contains("(InvalidParameters)", stderr);
-        Assert.Empty(_server.Fleet.Commands.All());
-        Assert.Empty(_server.Fleet.Notices.All());
+        Assert.Empty(_lab.Server.Fleet.Commands.All());
+        Assert.Empty(_lab.Server.Fleet.Notices.All());
     }
 
     [Fact]
@@ -118,8 +114,8 @@ public sealed class StopNoticeLabTests : IAsyncLifetime
         Assert.Equal(["AutoStop-SessionProbe", Notice], all);
 
         // The summary's probe rounds and observations are the probe's: one invocation in the round, not two.
-        var scenario = _server.Fleet.Scenario;
-        var summary = RunSummary.Build(new LabRunResult(scenario, _server.Fleet, _server.Gate, FunctionBuild.Jit, [], [], [], null, null, null, false, null, 1));
+        var scenario = _lab.Server.Fleet.Scenario;
+        var summary = RunSummary.Build(new LabRunResult(scenario, _lab.Server.Fleet, _lab.Server.Gate, FunctionBuild.Jit, [], [], [], null, null, null, false, null, 1));
         var round = Assert.Single(summary["probeRounds"]!.AsArray())!;
         Assert.Equal(1, round["invocations"]!.GetValue<int>());
         var warned = summary["instances"]!.AsArray().Single(i => i!["instanceId"]!.GetValue<string>() == "i-0a00000000000000a")!;
@@ -141,25 +137,9 @@ public sealed class StopNoticeLabTests : IAsyncLifetime
             Assert.Single(System.Text.RegularExpressions.Regex.Matches(template, System.Text.RegularExpressions.Regex.Escape($"allowedPattern: \"{pattern}\"")));
     }
 
-    private async Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done)
-    {
-        var invocations = new List<JsonElement>();
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            invocations = (await Aws("ssm", "list-command-invocations", "--command-id", commandId, "--details")).GetProperty("CommandInvocations").EnumerateArray().ToList();
-            if (invocations.Count > 0 && invocations.All(done)) return invocations;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"invocations of {commandId} did not reach the expected state: {string.Join(", ", invocations.Select(v => v.GetProperty("Status").GetString()))}");
-        return invocations;
-    }
+    private Task<JsonElement> Aws(params string[] args) => _lab.Aws(args);
 
-    private async Task<JsonElement> Aws(params string[] args)
-    {
-        var (code, stdout, stderr) = await Run(args);
-        Assert.True(code == 0, $"aws {string.Join(' ', args)} failed ({code}): {stderr}");
-        return stdout.Trim().Length == 0 ? default : JsonDocument.Parse(stdout).RootElement.Clone();
-    }
+    private Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => _lab.Run(args);
 
-    private Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => ChildProcess.AwsAsync(_server.Url, args);
+    private Task<List<JsonElement>> InvocationsWhen(string commandId, Func<JsonElement, bool> done) => _lab.InvocationsWhen(commandId, done, 50);
 }
