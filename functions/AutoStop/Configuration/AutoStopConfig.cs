@@ -115,34 +115,13 @@ public sealed partial record AutoStopConfig
             else errors.Add($"AUTOSTOP_ACTION='{action}' is not allowed: use stop or hibernate.");
         }
 
-        var document = Raw("AUTOSTOP_PROBE_DOCUMENT");
-        if (document is not null)
+        config = config with
         {
-            if (DocumentName().IsMatch(document)) config = config with { ProbeDocument = document };
-            else errors.Add($"AUTOSTOP_PROBE_DOCUMENT='{document}' is not an SSM document name: use 3 to 128 letters, digits, _ - . (or a document ARN).");
-        }
-
-        var version = Raw("AUTOSTOP_PROBE_DOCUMENT_VERSION");
-        if (version is not null)
-        {
-            // botocore ssm DocumentVersion pattern: ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$), case-sensitive.
-            if (DocumentVersion().IsMatch(version)) config = config with { ProbeDocumentVersion = version };
-            else errors.Add($"AUTOSTOP_PROBE_DOCUMENT_VERSION='{version}' is not allowed: use a version number (1, 2, ...), $DEFAULT or $LATEST, or leave it unset.");
-        }
-
-        var notice = Raw("AUTOSTOP_NOTICE_DOCUMENT");
-        if (notice is not null && !notice.Equals("off", StringComparison.OrdinalIgnoreCase))
-        {
-            if (DocumentName().IsMatch(notice)) config = config with { NoticeDocument = notice };
-            else errors.Add($"AUTOSTOP_NOTICE_DOCUMENT='{notice}' is not an SSM document name: use 3 to 128 letters, digits, _ - . (or a document ARN), or off.");
-        }
-
-        var noticeVersion = Raw("AUTOSTOP_NOTICE_DOCUMENT_VERSION");
-        if (noticeVersion is not null)
-        {
-            if (DocumentVersion().IsMatch(noticeVersion)) config = config with { NoticeDocumentVersion = noticeVersion };
-            else errors.Add($"AUTOSTOP_NOTICE_DOCUMENT_VERSION='{noticeVersion}' is not allowed: use a version number (1, 2, ...), $DEFAULT or $LATEST, or leave it unset.");
-        }
+            ProbeDocument = ReadDocumentName("AUTOSTOP_PROBE_DOCUMENT", Raw("AUTOSTOP_PROBE_DOCUMENT"), offAllowed: false, config.ProbeDocument, errors)!,
+            ProbeDocumentVersion = ReadDocumentVersion("AUTOSTOP_PROBE_DOCUMENT_VERSION", Raw("AUTOSTOP_PROBE_DOCUMENT_VERSION"), config.ProbeDocumentVersion, errors),
+            NoticeDocument = ReadDocumentName("AUTOSTOP_NOTICE_DOCUMENT", Raw("AUTOSTOP_NOTICE_DOCUMENT"), offAllowed: true, config.NoticeDocument, errors),
+            NoticeDocumentVersion = ReadDocumentVersion("AUTOSTOP_NOTICE_DOCUMENT_VERSION", Raw("AUTOSTOP_NOTICE_DOCUMENT_VERSION"), config.NoticeDocumentVersion, errors),
+        };
 
         var skew = Raw("AUTOSTOP_EVENT_MAX_SKEW_MINUTES");
         if (skew is not null)
@@ -202,6 +181,25 @@ public sealed partial record AutoStopConfig
         if (raw is null) return fallback;
         if (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max) return value;
         errors.Add($"{name}='{raw}' is not allowed: use a whole number from {min} to {max}.");
+        return fallback;
+    }
+
+    /// <summary>An SSM document name or ARN; with <paramref name="offAllowed"/>, "off" (any case) turns it off (null).</summary>
+    private static string? ReadDocumentName(string name, string? raw, bool offAllowed, string? fallback, List<string> errors)
+    {
+        if (raw is null) return fallback;
+        if (offAllowed && raw.Equals("off", StringComparison.OrdinalIgnoreCase)) return null;
+        if (DocumentName().IsMatch(raw)) return raw;
+        errors.Add($"{name}='{raw}' is not an SSM document name: use 3 to 128 letters, digits, _ - . (or a document ARN){(offAllowed ? ", or off" : "")}.");
+        return fallback;
+    }
+
+    /// <summary>botocore ssm DocumentVersion pattern: ([$]LATEST|[$]DEFAULT|^[1-9][0-9]*$), case-sensitive.</summary>
+    private static string? ReadDocumentVersion(string name, string? raw, string? fallback, List<string> errors)
+    {
+        if (raw is null) return fallback;
+        if (DocumentVersion().IsMatch(raw)) return raw;
+        errors.Add($"{name}='{raw}' is not allowed: use a version number (1, 2, ...), $DEFAULT or $LATEST, or leave it unset.");
         return fallback;
     }
 

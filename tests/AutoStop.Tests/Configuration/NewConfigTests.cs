@@ -115,4 +115,16 @@ public class NewConfigTests
         Assert.Contains("AUTOSTOP_EVENT_MAX_SKEW_MINUTES", names);
         Assert.Contains("5 to 120", AutoStopConfig.Variables.Single(v => v.Name == "AUTOSTOP_PROBE_TIMEOUT_SECONDS").Meaning);
     }
+
+    [Fact]
+    public void TheNoticeDocumentIsOffByDefaultAndTakesANameOrOff()
+    {
+        Assert.Null(Read().NoticeDocument);
+        Assert.Null(Read(("AUTOSTOP_NOTICE_DOCUMENT", "OFF")).NoticeDocument);
+        var on = Read(("AUTOSTOP_NOTICE_DOCUMENT", "AutoStop-prod-notice-0123456789ab"), ("AUTOSTOP_NOTICE_DOCUMENT_VERSION", "1"));
+        Assert.Equal("AutoStop-prod-notice-0123456789ab", on.NoticeDocument);
+        Assert.Equal("1", on.NoticeDocumentVersion);
+        AssertRefused("AUTOSTOP_NOTICE_DOCUMENT", "no spaces please", "or off");
+        AssertRefused("AUTOSTOP_NOTICE_DOCUMENT_VERSION", "latest", "$DEFAULT or $LATEST");
+    }
 }
