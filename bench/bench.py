@@ -318,14 +318,14 @@ UNAVOIDABLE_PHASES = 6  # inventory, DescribeInstanceInformation, SendCommand, a
 
 def forced_seconds(n, stops):
     """What the token buckets force for the calls no tick over n instances can avoid (ceil(N/1000) DescribeInstances,
-    ceil(N/50) DescribeInstanceInformation, SendCommand and ListCommandInvocations, ceil(stops/100) StopInstances, one
+    ceil(N/50) DescribeInstanceInformation, SendCommand and ListCommandInvocations, ceil(stops/1000) StopInstances, one
     CreateTags): the calls beyond a bucket's burst wait for its refill."""
     unavoidable = {
         "EC2:DescribeInstances": math.ceil(n / 1000),
         "SSM:DescribeInstanceInformation": math.ceil(n / 50),
         "SSM:SendCommand": math.ceil(n / 50),
         "SSM:ListCommandInvocations": math.ceil(n / 50),
-        "EC2:StopInstances": math.ceil(stops / 100),
+        "EC2:StopInstances": math.ceil(stops / 1000),
         "EC2:CreateTags": 1,
     }
     return sum(max(0.0, (unavoidable[r["operation"]] - r["burst"]) / r["perSecond"]) for r in RATE_LIMITS if r["operation"] in unavoidable)
@@ -985,7 +985,7 @@ def main():
       "actually drew in that tick (send to finish: delivery + execution, from `summary.json` `probeRounds`, which "
       "`lab/Running/RunSummary.cs` now reports per tick), plus the time the buckets force for the calls no tick can avoid "
       "(ceil(N/1000) DescribeInstances, ceil(N/50) DescribeInstanceInformation, SendCommand and ListCommandInvocations, "
-      f"ceil(stops/100) StopInstances, one CreateTags), plus one call latency at the configured maximum ({LATENCY['max']} ms) "
+      f"ceil(stops/1000) StopInstances, one CreateTags), plus one call latency at the configured maximum ({LATENCY['max']} ms) "
       f"for each of the {UNAVOIDABLE_PHASES} sequential phases (the call latencies the lab drew are not reported; the "
       "maximum keeps the floor generous to the function). *First SendCommand at* and *last probe finished at* are seconds "
       "since the tick began (the lab's clock moves with real time in a tick): what comes before the first SendCommand is "

@@ -150,7 +150,7 @@ public sealed class DecisionExecutor(AutoStopConfig config, AwsPorts aws, Decisi
     }
 
     /// <summary>Instances per StopInstances call from here, and such calls in flight at once.</summary>
-    public const int StopChunkSize = 100, StopChunksAtOnce = 4;
+    public const int StopChunkSize = Ec2InstanceActions.StopBatchSize, StopChunksAtOnce = 4;
 
     /// <summary>One stop's outcome: a line to write now (stopped, or sent and cut short), or a skip whose intent tag is undone.</summary>
     private void Settle(DecisionRecord record, IReadOnlyDictionary<string, StopResult> results, DateTimeOffset sentAt, List<DecisionRecord> lines, List<DecisionRecord> undo)

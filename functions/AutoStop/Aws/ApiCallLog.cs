@@ -21,6 +21,10 @@ public sealed class ApiCallLog(TimeProvider? clock = null)
     /// <summary>Wall-clock time after which no AWS call may still be running (MaxValue: none).</summary>
     public DateTimeOffset Deadline { get; private set; } = DateTimeOffset.MaxValue;
 
+    /// <summary>The tick's pace per operation once AWS throttles it (<see cref="ThrottleGate"/>); the SDK clients built
+    /// with it send every attempt through it.</summary>
+    public ThrottleGate Pace { get; } = new(clock ?? TimeProvider.System);
+
     public TimeSpan TimeLeft => Deadline == DateTimeOffset.MaxValue ? TimeSpan.MaxValue : Deadline - _clock.GetUtcNow();
 
     public void Record(string operation) => _counts.AddOrUpdate(operation, 1, (_, n) => n + 1);
@@ -60,6 +64,7 @@ public sealed class ApiCallLog(TimeProvider? clock = null)
         _throttled.Clear();
         _isolation.Clear();
         _slowest.Clear();
+        Pace.Reset();
         Deadline = deadline;
     }
 

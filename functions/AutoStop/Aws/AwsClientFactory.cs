@@ -17,11 +17,18 @@ public static class AwsClientFactory
     /// <summary>Retries per call before the error reaches the tick (which retries throttling a few more times, spaced out).</summary>
     public const int MaxErrorRetry = 6;
 
-    public static IAmazonEC2 CreateEc2(string? region, int maxErrorRetry = MaxErrorRetry) =>
-        new AmazonEC2Client(Configure(new AmazonEC2Config(), region, maxErrorRetry));
+    /// <summary>With a <paramref name="pace"/>, every attempt of the client's calls goes through it (<see cref="ThrottleGate"/>).</summary>
+    public static IAmazonEC2 CreateEc2(string? region, int maxErrorRetry = MaxErrorRetry, ThrottleGate? pace = null)
+    {
+        if (pace is null) return new AmazonEC2Client(Configure(new AmazonEC2Config(), region, maxErrorRetry));
+        return new GatedEc2Client(Configure(new GatedEc2Client.GatedConfig(pace), region, maxErrorRetry));
+    }
 
-    public static IAmazonSimpleSystemsManagement CreateSsm(string? region, int maxErrorRetry = MaxErrorRetry) =>
-        new AmazonSimpleSystemsManagementClient(Configure(new AmazonSimpleSystemsManagementConfig(), region, maxErrorRetry));
+    public static IAmazonSimpleSystemsManagement CreateSsm(string? region, int maxErrorRetry = MaxErrorRetry, ThrottleGate? pace = null)
+    {
+        if (pace is null) return new AmazonSimpleSystemsManagementClient(Configure(new AmazonSimpleSystemsManagementConfig(), region, maxErrorRetry));
+        return new GatedSsmClient(Configure(new GatedSsmClient.GatedConfig(pace), region, maxErrorRetry));
+    }
 
     private static T Configure<T>(T config, string? region, int maxErrorRetry) where T : ClientConfig
     {

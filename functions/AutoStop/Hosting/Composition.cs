@@ -18,8 +18,8 @@ public static class Composition
     private static TickRunner Build(AutoStopConfig config, string? region, TextWriter stdout)
     {
         var calls = new ApiCallLog();
-        var ec2 = AwsClientFactory.CreateEc2(region);
-        var ssm = AwsClientFactory.CreateSsm(region);
+        var ec2 = AwsClientFactory.CreateEc2(region, pace: calls.Pace);
+        var ssm = AwsClientFactory.CreateSsm(region, pace: calls.Pace);
         var ports = new AwsPorts(
             new Ec2InstanceInventory(ec2, calls),
             new SsmProbeRunner(ssm, calls, TimeProvider.System, config.TagKey),

@@ -137,6 +137,7 @@ public sealed class DecisionLog(JsonLineSink sink)
             foreach (var (operation, count) in summary.ApiCalls) w.WriteNumber(operation, count);
             w.WriteEndObject();
             w.WriteNumber("isolationCalls", summary.IsolationCalls);
+            w.WriteNumber("throttledAttempts", summary.ThrottledAttempts);
             w.WriteNumber("quickRestarts", summary.QuickRestarts);
             w.WriteNumber("warned", summary.Warned);
         });

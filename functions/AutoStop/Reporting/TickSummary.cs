@@ -40,8 +40,12 @@ public sealed record TickSummary(
     /// <summary>Instances whose ignored terminals got the stop notice this tick (due to stop at the next one).</summary>
     public int Warned { get; init; }
 
+    /// <summary>Attempts AWS refused as throttled this tick, the SDK's retries included (<see cref="ThrottleGate"/>).</summary>
+    public int ThrottledAttempts { get; init; }
+
     public static TickSummary Empty(DateTimeOffset now, bool dryRun, bool completed, long durationMs, ApiCallLog calls) =>
-        new(now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dryRun, false, completed, durationMs, calls.Snapshot(), calls.IsolationTotal);
+        new(now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dryRun, false, completed, durationMs, calls.Snapshot(), calls.IsolationTotal)
+        { ThrottledAttempts = calls.Pace.Refusals().Values.Sum() };
 
     public static TickSummary From(IReadOnlyList<DecisionRecord> records, DateTimeOffset now, bool dryRun, int stillStopped, int scheduleMinutes,
         bool deadlineReached, long durationMs, ApiCallLog calls) => new(
@@ -67,6 +71,7 @@ public sealed record TickSummary(
         ApiCalls: calls.Snapshot(),
         IsolationCalls: calls.IsolationTotal)
     {
+        ThrottledAttempts = calls.Pace.Refusals().Values.Sum(),
         QuickRestarts = records.Count(r => r.Decision.QuickRestart),
         Warned = records.Count(r => r.Warned == true),
     };

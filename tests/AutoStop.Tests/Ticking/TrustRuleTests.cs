@@ -64,8 +64,9 @@ public class TrustRuleTests : TickTestBase
 
         Assert.Equal(2, _aws.StopCalls.Count); // the fast two at once, the slow one when it answered
         Assert.Equal(["i-01", "i-02"], _aws.StopCalls[0].Ids.Order());
+        // Held back behind the slow one, the fast two's looks would be over 2 s old; the bound leaves room for a loaded machine.
         foreach (var id in new[] { "i-01", "i-02", "i-03" })
-            Assert.InRange(DecisionFor(id).GetProperty("observationAgeMs").GetInt64(), 0, 1000);
+            Assert.InRange(DecisionFor(id).GetProperty("observationAgeMs").GetInt64(), 0, 1500);
         Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(2));
     }
 
