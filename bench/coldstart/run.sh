@@ -10,4 +10,4 @@ dotnet build functions/AutoStop -c Release -nologo -v q >/dev/null
 dotnet publish functions/AutoStop -c Release -r linux-x64 -o functions/AutoStop/bin/lab-aot -nologo -v q >/dev/null
 python3 bench/coldstart/coldstart.py --runs "${RUNS:-30}" \
   --aot functions/AutoStop/bin/lab-aot/bootstrap --jit functions/AutoStop/bin/Release/net10.0/bootstrap \
-  --results bench/coldstart/RESULTS.md --json "${TMPDIR:-/tmp}/autostop-coldstart.json"
+  --results bench/coldstart/RESULTS.md --json "${COLDSTART_JSON:-${TMPDIR:-/tmp}/autostop-coldstart.json}"
