@@ -26,26 +26,29 @@ public sealed class Ec2InstanceActions(IAmazonEC2 ec2, ApiCallLog calls) : IInst
 
     public async Task<IReadOnlyDictionary<string, StopResult>> StopAsync(IReadOnlyList<StopRequest> requests, CancellationToken cancellationToken)
     {
+        // Hibernate is one flag per call: the hibernating and the plain stops are separate calls, made side by side (one
+        // after the other, a slow first call would leave the second too little time before the deadline).
         var results = new Dictionary<string, StopResult>(StringComparer.Ordinal);
-        foreach (var group in requests.GroupBy(r => r.Hibernate))
+        await Task.WhenAll(requests.GroupBy(r => r.Hibernate).SelectMany(group => group.Select(r => r.InstanceId).Chunk(StopBatchSize)
+            .Select(batch => StopBatchAsync(batch, group.Key))));
+        return results;
+
+        async Task StopBatchAsync(string[] batch, bool hibernate)
         {
-            var hibernate = group.Key;
-            foreach (var batch in group.Select(r => r.InstanceId).Chunk(StopBatchSize))
+            var refused = await BatchIsolation.RunAsync(batch, "EC2:StopInstances", calls, ids => TryStopAsync(ids, hibernate, cancellationToken));
+            foreach (var id in batch)
             {
-                var refused = await BatchIsolation.RunAsync(batch, "EC2:StopInstances", calls, ids => TryStopAsync(ids, hibernate, cancellationToken));
-                foreach (var id in batch)
+                StopResult result;
+                if (!refused.TryGetValue(id, out var failure)) result = new StopResult(hibernate, false, null);
+                else if (hibernate && failure.Code == HibernationUnsupported)
                 {
-                    if (!refused.TryGetValue(id, out var failure)) results[id] = new StopResult(hibernate, false, null);
-                    else if (hibernate && failure.Code == HibernationUnsupported)
-                    {
-                        var plain = await TryStopAsync([id], false, cancellationToken);
-                        results[id] = new StopResult(false, plain is null, plain);
-                    }
-                    else results[id] = new StopResult(false, false, failure);
+                    var plain = await TryStopAsync([id], false, cancellationToken);
+                    result = new StopResult(false, plain is null, plain);
                 }
+                else result = new StopResult(false, false, failure);
+                lock (results) results[id] = result;
             }
         }
-        return results;
     }
 
     private Task<AwsFailure?> TryStopAsync(IReadOnlyList<string> ids, bool hibernate, CancellationToken cancellationToken) =>
