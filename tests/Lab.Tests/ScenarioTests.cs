@@ -329,6 +329,28 @@ public class ScenarioTests
     }
 
     [Fact]
+    public async Task TheTickLineCountsEveryAttemptAwsThrottled()
+    {
+        // SendCommand limited to 2 a second (burst 2) while 8 commands go out: the function's throttle gate puts the
+        // operation in single file, and the tick lines' throttledAttempts add up to what the lab refused.
+        var lab = await LabScenario.RunAsync(Header + """
+
+            duration: 10m
+            rateLimits:
+              - { operation: "SSM:SendCommand", perSecond: 2, burst: 2 }
+            instances:
+              - { name: busy, count: 200, tags: { AutoStop: "true" }, sessions: [ { kind: ssh, user: dev, from: "+0m", to: "+2h" } ] }
+              - { name: idle, count: 200, launchTime: "2026-11-23T06:00:00Z", tags: { AutoStop: "true", "AutoStop:IdleSince": "2026-11-23T07:00:00Z" } }
+            """);
+
+        var refused = lab.Summary["throttledCallsTotal"]!.GetValue<int>();
+        Assert.True(refused > 0, "the rate limit refused nothing, so this shows nothing");
+        Assert.Equal(refused, lab.Lines("tick").Sum(t => t["throttledAttempts"]!.GetValue<int>()));
+        Assert.Equal(200, lab.Run.Fleet.Instances.Count(i => i.Spec.Name == "idle" && i.State == "stopped"));
+        lab.NoSessionInterrupted();
+    }
+
+    [Fact]
     public async Task ThrottlingSlowsTheTickButLosesNothing()
     {
         var lab = await LabScenario.RunAsync(Header + """
