@@ -8,23 +8,23 @@ namespace AutoStop.Aws;
 
 /// <summary>
 /// The tick's pace per operation. Calls of an operation go out as fast as the tick asks (a few at once) until AWS
-/// throttles one; from then on, for the rest of the tick, that operation goes one call at a time. And when a throttle
-/// follows a run of accepted calls (<see cref="RunBeforePause"/>), the operation first waits <see cref="Pause"/>.
-/// Why: EC2 and SSM limit each operation's rate per account and Region with token buckets refilled every second (EC2 API
-/// reference, "Request throttling"; SSM does not publish its rates). A throttle after a run of accepted calls says this
-/// caller emptied the bucket: calls fired side by side into it are refused again and again, and each refusal is a call
-/// (a tick's cost); a second's refill, then one call at a time (about 1/latency per second), keeps it from emptying
-/// again. A throttle after only a few accepted calls says others share the limit or the service is shedding load:
-/// waiting would not refill anything, so only the single file applies (the SDK's backoff spaces that call's retries).
-/// Every attempt passes here, the SDK's retries included (<see cref="ThrottleGateHandler"/> sits inside the SDK's retry
-/// handler). A new tick starts unpaced (<see cref="Reset"/>): buckets refill between ticks.
+/// throttles one right after a run of accepted calls (<see cref="RunBeforePause"/>): then that operation waits
+/// <see cref="Pause"/> and goes one call at a time for the rest of the tick. Why: EC2 and SSM limit each operation's
+/// rate per account and Region with token buckets refilled every second (EC2 API reference, "Request throttling"; SSM
+/// does not publish its rates). A throttle after a run of accepted calls says this tick emptied the bucket: calls fired
+/// side by side into it are refused again and again, and each refusal is a call (a tick's cost); a second's refill,
+/// then one call at a time (about 1/latency per second), keeps it from emptying again. A throttle after only a few
+/// accepted calls says others share the limit or the service is shedding load: slowing down would refill nothing and
+/// only age the tick's looks, so the pace stays as it is and the SDK's backoff spaces that call's retries. Every attempt
+/// passes here, the SDK's retries included (<see cref="ThrottleGateHandler"/> sits inside the SDK's retry handler). A
+/// new tick starts unpaced (<see cref="Reset"/>): buckets refill between ticks.
 /// </summary>
 public sealed class ThrottleGate(TimeProvider clock)
 {
     /// <summary>How long an operation waits after a throttle that emptied its bucket: one refill of a per-second bucket.</summary>
     public static readonly TimeSpan Pause = TimeSpan.FromSeconds(1);
 
-    /// <summary>Accepted calls before a throttle that make it this caller's own emptying of the bucket (worth a pause).</summary>
+    /// <summary>Accepted calls in a row before a throttle that make it this tick's own emptying of the bucket.</summary>
     public const int RunBeforePause = 10;
 
     private sealed class Lane
@@ -60,19 +60,17 @@ public sealed class ThrottleGate(TimeProvider clock)
     /// <summary>AWS accepted an attempt of the operation.</summary>
     public void Accepted(string operation) => Interlocked.Increment(ref _lanes.GetOrAdd(operation, _ => new Lane()).AcceptedInARow);
 
-    /// <summary>AWS throttled an attempt of the operation: from now on it goes one call at a time, after a pause when the
-    /// throttle ended a run of accepted calls.</summary>
+    /// <summary>AWS throttled an attempt of the operation. When the throttle ended a run of accepted calls, the operation
+    /// pauses and from then on goes one call at a time; otherwise only the refusal is counted.</summary>
     public void Throttled(string operation)
     {
         var lane = _lanes.GetOrAdd(operation, _ => new Lane());
         Interlocked.Increment(ref lane.Refusals);
-        if (Interlocked.Exchange(ref lane.AcceptedInARow, 0) >= RunBeforePause)
-        {
-            var resumeAt = (clock.GetUtcNow() + Pause).UtcTicks;
-            long seen;
-            do seen = Interlocked.Read(ref lane.ResumeAtTicks);
-            while (seen < resumeAt && Interlocked.CompareExchange(ref lane.ResumeAtTicks, resumeAt, seen) != seen);
-        }
+        if (Interlocked.Exchange(ref lane.AcceptedInARow, 0) < RunBeforePause) return;
+        var resumeAt = (clock.GetUtcNow() + Pause).UtcTicks;
+        long seen;
+        do seen = Interlocked.Read(ref lane.ResumeAtTicks);
+        while (seen < resumeAt && Interlocked.CompareExchange(ref lane.ResumeAtTicks, resumeAt, seen) != seen);
         lane.Throttled = true;
     }
 
